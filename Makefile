@@ -1,0 +1,30 @@
+# Two entry points: `make book` builds the site, `make test` runs every check. Each sets itself up.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+JB     := $(VENV)/bin/jupyter-book
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: book test lint clean
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed, found " + sys.version.split()[0])'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade -q pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+book: $(STAMP)
+	$(JB) build . -W -n --keep-going
+	@echo
+	@echo "The book is built: open $(CURDIR)/_build/html/index.html"
+
+lint: $(STAMP)
+	$(PY) -m ruff check src tests
+
+test: $(STAMP) lint
+	$(PY) -m pytest
+	$(JB) build . -W -n --keep-going
+
+clean:
+	rm -rf _build

@@ -1,0 +1,1 @@
+"""adamlab: the optimizers of Kingma & Ba (2015), written to be read."""
