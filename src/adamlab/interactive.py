@@ -1,0 +1,57 @@
+"""Figures with a slider that work everywhere: live in a notebook, precomputed on the website.
+
+A chapter describes a figure once, as ``draw(ax_or_fig, value)``; ``static_slider`` renders
+one frame per value into a self-contained HTML player (matplotlib's ``to_jshtml``: plain
+JavaScript, no kernel, no CDN) for the static site, while ``live_slider`` wires the same
+function to an ipywidgets control for readers who run the notebook.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import matplotlib.pyplot as plt
+from matplotlib.animation import FuncAnimation
+
+
+def static_slider(
+    draw: Callable[[plt.Figure, object], None],
+    values: Sequence,
+    figsize=(6.0, 3.6),
+    dpi: int = 72,
+):
+    """Precompute ``draw(fig, v)`` for each v in ``values``; return an IPython HTML player.
+
+    Keep ``values`` short and ``dpi`` low: every frame is embedded in the page as a PNG.
+    """
+    from IPython.display import HTML
+
+    if len(values) == 0:
+        raise ValueError("static_slider needs at least one value to draw")
+    fig = plt.figure(figsize=figsize, dpi=dpi)
+
+    def frame(i):
+        fig.clear()
+        draw(fig, values[i])
+        return []
+
+    anim = FuncAnimation(fig, frame, frames=len(values), blit=False)
+    html = anim.to_jshtml(fps=4, default_mode="once")
+    plt.close(fig)
+    return HTML(html)
+
+
+def live_slider(draw: Callable[[plt.Figure, object], None], figsize=(6.0, 3.6), **controls):
+    """Wire ``draw(fig, value)`` to ipywidgets controls (keyword name -> widget or abbreviation).
+
+    ``draw`` receives a dict of the control values when several controls are given.
+    Returns the ``interactive`` widget; it needs a running kernel to redraw.
+    """
+    import ipywidgets as widgets
+
+    def show(**kw):
+        fig = plt.figure(figsize=figsize)
+        draw(fig, kw if len(kw) > 1 else next(iter(kw.values())))
+        plt.show()
+
+    return widgets.interactive(show, **controls)
