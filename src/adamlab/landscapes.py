@@ -169,12 +169,15 @@ def run(
     steps: int,
     project: Callable | None = None,
     online: bool = False,
+    lr_schedule: Callable[[int], float] | None = None,
     **hyper,
 ) -> np.ndarray:
     """Run ``rule`` from ``x0`` for ``steps`` steps; return the path, shape (steps + 1, d).
 
     ``grad(x)`` gives the gradient, or ``grad(x, t)`` with t = 1, 2, ... when ``online``.
-    ``project`` maps each iterate back into the feasible set. Hyperparameters override the
+    ``project`` maps each iterate back into the feasible set. ``lr_schedule(t)`` multiplies the
+    learning rate at step t (e.g. ``lambda t: t ** -0.5`` for alpha_t = alpha / sqrt(t)).
+    Hyperparameters override the
     rule's defaults. A path that leaves the floats (overflow) is cut there, filled with NaN.
     """
     if isinstance(rule, str):
@@ -190,10 +193,11 @@ def run(
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(1, steps + 1):
             g = grad(x, t) if online else grad(x)
+            hp_t = hp if lr_schedule is None else {**hp, "lr": hp["lr"] * lr_schedule(t)}
             if rule.needs_param:
-                update, state = rule.step(g, state, x, **hp)
+                update, state = rule.step(g, state, x, **hp_t)
             else:
-                update, state = rule.step(g, state, **hp)
+                update, state = rule.step(g, state, **hp_t)
             x = x + update
             if project is not None:
                 x = project(x)

@@ -308,6 +308,9 @@ def amsgrad(
     return update, AMSGradState(t, m, v, v_max)
 
 
+_amsgrad_rule = amsgrad  # adamw's flag shares the name, as in torch.optim.AdamW
+
+
 def adamw(
     g: Array,
     state: AdamState | AMSGradState,
@@ -324,7 +327,7 @@ def adamw(
     The decay -lr * weight_decay * theta is not divided by sqrt(v_hat): every weight shrinks
     at the same rate, whatever its gradient history. (PyTorch scales it by lr, as here.)
     """
-    inner = amsgrad if amsgrad else adam
+    inner = _amsgrad_rule if amsgrad else adam
     update, state = inner(g, state, lr=lr, beta1=beta1, beta2=beta2, eps=eps)
     return update - lr * weight_decay * param, state
 
