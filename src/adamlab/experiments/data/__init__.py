@@ -1,0 +1,29 @@
+"""The datasets of the paper's experiments: MNIST, IMDB bag-of-words, CIFAR-10.
+
+Every loader returns a :class:`Dataset` of torch tensors and raises :class:`DataError` (naming
+the file, what was expected and the fix) when a file is missing, truncated or corrupt; nothing
+is ever substituted silently. Files come from the data directory (``root``, else
+``$ADAMLAB_DATA``, else a user cache directory) or, where there is internet, are downloaded
+there with ``pooch`` and checked against their published checksums.
+"""
+
+from .dataset import DataError, Dataset
+from .files import FILES, check, data_dir, format_check
+from .mnist import load_mnist, read_idx
+
+__all__ = ["DataError", "Dataset", "FILES", "check", "data_dir", "format_check",
+           "load_mnist", "read_idx"]
+
+_LOADERS = {"mnist": load_mnist}
+
+
+def load(name: str, root=None, **kw) -> Dataset:
+    """Load a dataset by name ("mnist", "imdb", "cifar10"); ``kw`` go to its loader."""
+    try:
+        loader = _LOADERS[name.lower()]
+    except KeyError:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {sorted(_LOADERS)}") from None
+    return loader(root=root, **kw)
+
+
+__all__ += ["load"]
