@@ -1,0 +1,229 @@
+"""Every formula and claim of the Adam chapters (book/adam/), computed and checked."""
+
+import inspect
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from adamlab import analysis as A
+from adamlab import ema, landscapes, rules
+
+B1, B2, EPS = 0.9, 0.999, 1e-8
+
+
+def run_rule(step, init, grads, **hyper):
+    return A.trace_updates(step, init, np.asarray(grads, dtype=float)[:, None], **hyper)[:, 0]
+
+
+# --- the algorithm and the eps-hat form ------------------------------------------------
+
+
+def test_adam_matches_algorithm_1_written_out():
+    rng = np.random.default_rng(1)
+    grads = rng.standard_normal(50) * 3
+    m = v = 0.0
+    expected = []
+    for t, g in enumerate(grads, start=1):
+        m = B1 * m + (1 - B1) * g
+        v = B2 * v + (1 - B2) * g * g
+        expected.append(-1e-3 * (m / (1 - B1**t)) / (math.sqrt(v / (1 - B2**t)) + EPS))
+    np.testing.assert_allclose(run_rule(rules.adam, rules.adam_init, grads), expected, rtol=1e-12)
+
+
+def test_effective_eps_of_constant_eps_hat():
+    assert A.effective_eps(1.0, B2, 1) == pytest.approx(1 / math.sqrt(1 - B2))
+    assert A.effective_eps(1.0, B2, 1) == pytest.approx(31.62, abs=0.01)
+    assert A.effective_eps(1e-7, B2, 10**6) == pytest.approx(1e-7, rel=1e-9)
+
+
+def test_efficient_form_equals_algorithm_1_with_matched_eps_hat():
+    rng = np.random.default_rng(2)
+    grads = rng.standard_normal(30) * 1e-6  # tiny gradients: the regime where eps matters
+    state_a = state_b = rules.adam_init(np.zeros(1))
+    for t, g in enumerate(grads, start=1):
+        g = np.array([g])
+        ua, state_a = rules.adam(g, state_a, eps=1e-6)
+        ub, state_b = rules.adam_efficient(g, state_b, eps_hat=float(A.equivalent_eps_hat(1e-6, B2, t)))
+        np.testing.assert_allclose(ua, ub, rtol=1e-12)
+
+
+def test_constant_eps_hat_equals_algorithm_1_with_the_effective_eps():
+    g = np.full((5, 1), 1e-7)
+    eff = run_rule(rules.adam_efficient, rules.adam_init, g[:, 0], eps_hat=1e-7)
+    for t in range(1, 6):
+        alg1 = run_rule(rules.adam, rules.adam_init, g[:t, 0], eps=float(A.effective_eps(1e-7, B2, t)))
+        assert eff[t - 1] == pytest.approx(alg1[-1], rel=1e-12)
+    # and the two conventions really differ there: at t = 1 the eps-hat step is much smaller
+    alg1_plain = run_rule(rules.adam, rules.adam_init, g[:1, 0], eps=1e-7)
+    assert abs(eff[0]) < 0.1 * abs(alg1_plain[0])
+
+
+def test_chapter_shows_the_rule_source():
+    src = inspect.getsource(rules.adam)
+    for line in ("m = beta1 * state.m", "v = beta2 * state.v", "m_hat = m / (1 - beta1**t)", "v_hat = v / (1 - beta2**t)"):
+        assert line in src
+
+
+# --- Section 2.1: the step size --------------------------------------------------------
+
+
+def test_sparse_bound_value_and_cases():
+    assert A.sparse_case_bound(B1, B2) == pytest.approx(0.1 / math.sqrt(0.001))
+    assert A.sparse_case_bound(B1, B2) == pytest.approx(3.162, abs=1e-3)
+    assert A.sparse_case_bound(0.9, 0.99) == 1.0  # (1 - beta1) = sqrt(1 - beta2): the "otherwise" case
+
+
+def test_spike_after_5000_zeros():
+    ratios = A.spike_experiment(5000)
+    assert np.all(ratios[:-1] == 0)
+    assert ratios[-1] == pytest.approx(A.spike_ratio(5001), rel=1e-12)
+    assert ratios[-1] == pytest.approx(3.15, abs=0.01)
+    assert ratios[-1] < A.sparse_case_bound()
+
+
+@given(st.floats(1e-6, 1e6), st.integers(1, 3000))
+@settings(max_examples=25, deadline=None)
+def test_spike_ratio_is_scale_free_and_below_the_bound(g, n_zero):
+    r = A.spike_experiment(n_zero, g=g)[-1]
+    assert r == pytest.approx(A.spike_ratio(n_zero + 1), rel=1e-9)
+    assert r <= A.sparse_case_bound() * (1 + 1e-12)
+
+
+def test_bound_is_exceeded_by_geometric_gradients():
+    worst = A.worst_case_ratio()
+    assert worst == pytest.approx(7.27, abs=0.01)
+    g = A.worst_case_gradients(20000, 300)
+    ratio = abs(run_rule(rules.adam, rules.adam_init, g, lr=1.0, eps=1e-300)[-1])
+    assert ratio == pytest.approx(worst, rel=1e-6)
+    assert ratio > 2 * A.sparse_case_bound()
+
+
+# zero or well above the underflow of g^2, as real gradients are
+GRAD = st.one_of(st.just(0.0), st.floats(1e-6, 1e3), st.floats(-1e3, -1e-6))
+
+
+@given(st.lists(GRAD, min_size=1, max_size=200))
+@settings(max_examples=50, deadline=None)
+def test_cauchy_schwarz_bound_holds_for_any_gradients(gs):
+    gs = np.array(gs)
+    if not np.any(gs):
+        return
+    r = np.abs(run_rule(rules.adam, rules.adam_init, gs, lr=1.0, eps=1e-300))
+    t = np.arange(1, gs.size + 1)
+    finite_t_bound = (1 - B1) / np.sqrt(1 - B2) * np.sqrt(1 - B2**t) / (1 - B1**t) / np.sqrt(1 - B1**2 / B2)
+    assert np.all(r <= finite_t_bound * (1 + 1e-9) + 1e-12)
+
+
+def test_scale_invariance():
+    rng = np.random.default_rng(3)
+    grads = rng.standard_normal(100)
+    base = run_rule(rules.adam, rules.adam_init, grads, eps=0.0)
+    for c in (1e-4, 7.0, 1e5):
+        np.testing.assert_allclose(run_rule(rules.adam, rules.adam_init, c * grads, eps=0.0), base, rtol=1e-10)
+    # with eps = 1e-8 a gradient scale near eps breaks it: the step shrinks
+    tiny = run_rule(rules.adam, rules.adam_init, 1e-9 * grads)
+    assert np.max(np.abs(tiny)) < 0.2 * np.max(np.abs(base))
+
+
+def test_trust_region_on_stationary_noise():
+    rng = np.random.default_rng(4)
+    grads = 0.5 + rng.standard_normal(5000)
+    r = np.abs(run_rule(rules.adam, rules.adam_init, grads, lr=1.0))
+    assert np.quantile(r[100:], 0.99) < 1.0
+
+
+def test_snr_anneals_near_the_optimum():
+    q = landscapes.quadratic(1.0, 1.0)
+    grad = landscapes.noisy(lambda x: q.grad(x)[:1], sigma=0.5, seed=0)
+    path, snr = A.adam_ratio_trace(grad, [3.0], 6000, lr=1e-2)
+    early, late = np.mean(np.abs(snr[:200])), np.mean(np.abs(snr[-1000:]))
+    assert early > 0.7 and late < 0.3 and late < early / 3
+    assert abs(path[-1, 0]) < 0.2
+
+
+# --- Section 3: bias correction ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("b1,b2,expected", [(0.9, 0.99, 1), (0.9, 0.999, 3.162), (0.9, 0.9999, 10), (0, 0.99, 10), (0, 0.9999, 100)])
+def test_first_step_without_correction(b1, b2, expected):
+    measured = abs(run_rule(rules.adam_no_bias_correction, rules.adam_init, [0.37], lr=1.0, beta1=b1, beta2=b2, eps=0.0)[0])
+    assert measured == pytest.approx(A.first_step_uncorrected(b1, b2), rel=1e-12)
+    assert measured == pytest.approx(expected, rel=1e-3)
+
+
+@given(st.lists(st.floats(-1e4, 1e4).filter(lambda x: abs(x) > 1e-3), min_size=3, max_size=3))
+@settings(max_examples=25, deadline=None)
+def test_first_corrected_step_is_lr_times_sign(g):
+    g = np.array(g)
+    update, _ = rules.adam(g, rules.adam_init(g), lr=1e-3, eps=0.0)
+    np.testing.assert_allclose(update, -1e-3 * np.sign(g), rtol=1e-12)
+
+
+def test_correction_removes_the_bias_of_a_constant_gradient():
+    g = np.full(200, 2.5)
+    raw = ema.ema(g, B1)
+    assert raw[0] == pytest.approx(0.25) and raw[9] == pytest.approx(2.5 * (1 - B1**10))
+    np.testing.assert_allclose(ema.ema(g, B1, bias_correction=True), 2.5, rtol=1e-12)
+    np.testing.assert_allclose(ema.ema(g**2, B2, bias_correction=True), 6.25, rtol=1e-10)
+    np.testing.assert_allclose(raw * ema.bias_correction_factor(B1, np.arange(1, 201)), 2.5, rtol=1e-12)
+
+
+def test_expected_v_is_scaled_by_one_minus_beta2_power_t():
+    rng = np.random.default_rng(5)
+    g = 1.0 + 2.0 * rng.standard_normal((500, 4000))  # E[g^2] = 5, stationary
+    v = ema.ema(g**2, 0.99)
+    t = np.array([5, 50, 500])
+    np.testing.assert_allclose(v[t - 1].mean(axis=1) / (1 - 0.99**t), 5.0, rtol=0.05)
+
+
+def test_beta2_to_one_gives_adagrads_mean_of_squares():
+    rng = np.random.default_rng(6)
+    g2 = rng.standard_normal(400) ** 2
+    gaps = [abs(ema.ema(g2, 1 - d, bias_correction=True)[-1] - g2.mean()) for d in (1e-2, 1e-4, 1e-6)]
+    assert gaps[0] > gaps[1] > gaps[2] and gaps[2] < 1e-5 * g2.mean()
+    uncorrected = ema.ema(g2, 1 - 1e-6)[-1]
+    assert uncorrected < 1e-3 * g2.mean()  # without the correction v collapses toward 0
+
+
+# --- Section 7: AdaMax and temporal averaging -----------------------------------------------
+
+
+def test_lp_root_tends_to_the_infinity_norm_and_to_adamaxs_u():
+    rng = np.random.default_rng(7)
+    gs = rng.standard_normal(60)
+    limit = A.infinity_norm_limit(gs, B2)
+    errs = [abs(A.lp_moment_root(gs, p, B2) - limit) for p in (2, 10, 100, 1000)]
+    assert all(a > b for a, b in zip(errs, errs[1:])) and errs[-1] < 1e-2 * limit
+    state = rules.adamax_init(np.zeros(1))
+    for g in gs:
+        _, state = rules.adamax(np.array([g]), state)
+    assert state.u[0] == pytest.approx(limit, rel=1e-12)
+    p2 = (1 - B2**2) * np.sum((B2 ** (59 - np.arange(60)) * np.abs(gs)) ** 2)
+    assert A.lp_moment_root(gs, 2, B2) == pytest.approx(math.sqrt(p2), rel=1e-12)
+
+
+@given(st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=100).filter(lambda v: abs(v[0]) > 1e-12))
+@settings(max_examples=50, deadline=None)
+def test_adamax_step_never_exceeds_lr(gs):
+    r = np.abs(run_rule(rules.adamax, rules.adamax_init, gs, lr=1.0))
+    assert np.all(r <= 1.0 + 1e-12)
+
+
+def test_temporal_average_is_closer_to_the_optimum():
+    q = landscapes.quadratic(1.0, 4.0)
+    grad = landscapes.noisy(q.grad, sigma=1.0, seed=1)
+    path, avg = A.averaged_run("Adam", grad, q.start, 4000, beta_avg=0.999, lr=2e-2)
+    last = slice(3000, None)
+    assert np.mean(np.linalg.norm(avg[last], axis=1)) < 0.5 * np.mean(np.linalg.norm(path[last], axis=1))
+
+
+def test_bad_input_is_named():
+    with pytest.raises(ValueError, match="beta1"):
+        A.sparse_case_bound(1.0, 0.999)
+    with pytest.raises(ValueError, match="beta1\\^2 < beta2"):
+        A.worst_case_ratio(0.99, 0.9)
+    with pytest.raises(ValueError, match="p must"):
+        A.lp_moment_root([1.0], 0.5, 0.9)

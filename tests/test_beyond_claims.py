@@ -1,0 +1,174 @@
+"""Claims of the Beyond-the-paper chapters: convergence, AdamW, Adam in practice."""
+
+import math
+
+import numpy as np
+import pytest
+
+from adamlab import analysis as A
+from adamlab import landscapes, rules
+
+
+# --- convergence: Reddi, Kale & Kumar (2018) --------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def theorem1_paths():
+    ld = landscapes.reddi(3.0)
+    hp = dict(beta1=0.0, beta2=1 / (1 + 3.0**2), eps=1e-8)
+    return {
+        name: A.run_online(name, ld.info["online_grad"], ld.start, 6000, lr=0.5, project=ld.project, **hp)
+        for name in ("Adam", "AMSGrad")
+    }
+
+
+def test_theorem1_adam_goes_to_plus_one_amsgrad_to_minus_one(theorem1_paths):
+    assert theorem1_paths["Adam"][-3:].mean() > 0.99
+    assert theorem1_paths["AMSGrad"][-3:].mean() < -0.99
+
+
+def test_theorem1_average_regret(theorem1_paths):
+    ld = landscapes.reddi(3.0)
+    T = 6000
+    grads = np.array([ld.info["online_grad"](np.zeros(1), t) for t in range(1, T + 1)])
+    r_adam = A.linear_regret(theorem1_paths["Adam"], grads, [-1.0])
+    r_ams = A.linear_regret(theorem1_paths["AMSGrad"], grads, [-1.0])
+    # Adam's average regret tends to (C - 2)/3 * (1 - (-1)) = 2/3; AMSGrad's tends to 0
+    assert r_adam[-1] / T == pytest.approx(2 / 3, abs=0.02)
+    assert r_ams[-1] / T < 0.02
+
+
+def test_linear_regret_by_hand():
+    path = np.array([[0.0], [1.0], [-1.0]])
+    grads = np.array([[3.0], [-1.0]])
+    np.testing.assert_allclose(A.linear_regret(path, grads, [-1.0]), [3.0, 3.0 - 2.0])
+
+
+def test_gamma_condition_of_the_theorem_holds_for_the_counterexample():
+    beta2 = 1 / (1 + 3.0**2)
+    assert 0.0**2 / math.sqrt(beta2) < 1  # Kingma & Ba's gamma = beta1^2 / sqrt(beta2) < 1
+
+
+def test_synthetic_1010_setup():
+    proj = lambda x: np.clip(x, -1.0, 1.0)  # noqa: E731
+    hp = dict(beta1=0.9, beta2=0.99, eps=1e-8)
+    adam = A.run_online("Adam", A.synthetic_grad(), np.zeros(1), 20000, lr=0.5, project=proj, **hp)
+    ams = A.run_online("AMSGrad", A.synthetic_grad(), np.zeros(1), 20000, lr=0.5, project=proj, **hp)
+    assert adam[-1, 0] > 0.9 and ams[-1, 0] < -0.9
+    # stochastic variant: E[g] = 0.2 > 0, so x = -1 is still optimal; Adam still goes to +1 and
+    # AMSGrad drifts down, slowly (16 independent copies, one per coordinate)
+    sto = {n: A.run_online(n, A.synthetic_grad(stochastic=True, seed=1), np.zeros(16), 20000, lr=0.5, project=proj, **hp)
+           for n in ("Adam", "AMSGrad")}
+    assert sto["Adam"][-1].mean() > 0.9
+    assert sto["AMSGrad"][-1].mean() < 0.6 and sto["AMSGrad"][-1].mean() < sto["AMSGrad"][1000].mean()
+
+
+def test_synthetic_grad_pattern():
+    g = A.synthetic_grad()
+    assert [float(g(np.zeros(1), t)[0]) for t in (1, 2, 101, 102)] == [1010.0, -10.0, -10.0, 1010.0]
+    gs = A.synthetic_grad(stochastic=True, seed=0)
+    hits = np.mean([gs(np.zeros(1000), t) == 1010.0 for t in range(1, 51)])
+    assert hits == pytest.approx(1 / 101, abs=0.003)
+    with pytest.raises(ValueError, match="decay"):
+        A.run_online("Adam", g, np.zeros(1), 3, lr=0.1, decay="cosine")
+
+
+# --- AdamW vs L2 --------------------------------------------------------------------------
+
+
+def test_decoupled_decay_is_the_same_for_every_gradient_scale():
+    lr, wd = 1e-3, 0.1
+    steps = 9000
+    adamw = A.weight_decay_run([0.01, 1.0, 100.0], steps, "decoupled", lr=lr, weight_decay=wd)
+    half = A.steps_to_fraction(adamw)
+    predicted = math.log(2) / -math.log(1 - lr * wd)
+    np.testing.assert_allclose(half, predicted, rtol=0.05)
+
+
+def test_l2_inside_adam_decays_small_gradient_weights_fast_and_large_ones_not_at_all():
+    l2 = A.weight_decay_run([0.01, 1.0, 100.0], 9000, "l2")
+    half = A.steps_to_fraction(l2)
+    assert 0 < half[0] < 1000
+    assert half[2] == -1 and l2[-1, 2] > 0.99
+
+
+def test_l2_and_decoupled_decay_coincide_for_sgd():
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal(5)
+    g = rng.standard_normal(5)
+    lr, wd = 0.1, 0.01
+    u_l2, _ = rules.sgd(g + wd * w, rules.sgd_init(w), lr=lr)
+    u_dec = rules.sgd(g, rules.sgd_init(w), lr=lr)[0] - lr * wd * w
+    np.testing.assert_allclose(u_l2, u_dec, rtol=1e-14)
+
+
+def test_weight_decay_run_rejects_unknown_mode():
+    with pytest.raises(ValueError, match="mode must be"):
+        A.weight_decay_run([1.0], 3, "adamw")
+
+
+# --- Adam in practice (torch) -----------------------------------------------------------------
+
+torch = pytest.importorskip("torch")
+
+
+def test_grad_none_vs_zeros_in_torch_adam():
+    a = torch.nn.Parameter(torch.ones(2))
+    b = torch.nn.Parameter(torch.ones(2))
+    opt = torch.optim.Adam([a, b], lr=0.1)
+    for step in range(3):
+        opt.zero_grad(set_to_none=True)
+        a.grad = torch.ones(2)
+        b.grad = torch.ones(2) if step == 0 else None
+        opt.step()
+    assert A.adam_state_from_torch(opt, a).t == 3 and A.adam_state_from_torch(opt, b).t == 1
+    b_before = b.detach().clone()
+    b.grad = torch.zeros(2)  # zeros, not None: m decays but is not zero, so b still moves
+    a.grad = torch.ones(2)
+    opt.step()
+    assert A.adam_state_from_torch(opt, b).t == 2
+    assert torch.all(b.detach() < b_before)
+
+
+def test_rule_reproduces_torch_step_from_its_state():
+    torch.manual_seed(0)
+    p = torch.nn.Parameter(torch.randn(4, dtype=torch.float64))
+    opt = torch.optim.Adam([p], lr=1e-2, foreach=False)
+    for _ in range(5):
+        p.grad = torch.randn(4, dtype=torch.float64)
+        opt.step()
+    state = A.adam_state_from_torch(opt, p)
+    g = torch.randn(4, dtype=torch.float64)
+    update, _ = rules.adam(g.numpy(), state, lr=1e-2)
+    before = p.detach().numpy().copy()
+    p.grad = g
+    opt.step()
+    np.testing.assert_allclose(p.detach().numpy() - before, update, rtol=1e-10, atol=1e-15)
+
+
+def test_recreating_the_optimizer_resets_t_and_the_first_step_is_lr_sign():
+    torch.manual_seed(1)
+    p = torch.nn.Parameter(torch.randn(6, dtype=torch.float64))
+    opt = torch.optim.Adam([p], lr=1e-2)
+    for _ in range(50):
+        p.grad = torch.randn(6, dtype=torch.float64) * 0.01 + 1.0
+        opt.step()
+    g = torch.randn(6, dtype=torch.float64)
+    fresh = torch.optim.Adam([p], lr=1e-2)
+    before = p.detach().clone()
+    p.grad = g
+    fresh.step()
+    assert A.adam_state_from_torch(fresh, p).t == 1
+    torch.testing.assert_close(p.detach() - before, -1e-2 * torch.sign(g), rtol=1e-6, atol=1e-12)
+
+
+def test_state_dict_keys_and_reload():
+    p = torch.nn.Parameter(torch.ones(3))
+    opt = torch.optim.Adam([p])
+    p.grad = torch.ones(3)
+    opt.step()
+    sd = opt.state_dict()
+    assert set(sd["state"][0]) == {"step", "exp_avg", "exp_avg_sq"}
+    opt2 = torch.optim.Adam([p])
+    opt2.load_state_dict(sd)
+    assert A.adam_state_from_torch(opt2, p).t == 1
