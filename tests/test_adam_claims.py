@@ -46,7 +46,9 @@ def test_efficient_form_equals_algorithm_1_with_matched_eps_hat():
     for t, g in enumerate(grads, start=1):
         g = np.array([g])
         ua, state_a = rules.adam(g, state_a, eps=1e-6)
-        ub, state_b = rules.adam_efficient(g, state_b, eps_hat=float(A.equivalent_eps_hat(1e-6, B2, t)))
+        ub, state_b = rules.adam_efficient(
+            g, state_b, eps_hat=float(A.equivalent_eps_hat(1e-6, B2, t))
+        )
         np.testing.assert_allclose(ua, ub, rtol=1e-12)
 
 
@@ -54,7 +56,9 @@ def test_constant_eps_hat_equals_algorithm_1_with_the_effective_eps():
     g = np.full((5, 1), 1e-7)
     eff = run_rule(rules.adam_efficient, rules.adam_init, g[:, 0], eps_hat=1e-7)
     for t in range(1, 6):
-        alg1 = run_rule(rules.adam, rules.adam_init, g[:t, 0], eps=float(A.effective_eps(1e-7, B2, t)))
+        alg1 = run_rule(
+            rules.adam, rules.adam_init, g[:t, 0], eps=float(A.effective_eps(1e-7, B2, t))
+        )
         assert eff[t - 1] == pytest.approx(alg1[-1], rel=1e-12)
     # and the two conventions really differ there: at t = 1 the eps-hat step is much smaller
     alg1_plain = run_rule(rules.adam, rules.adam_init, g[:1, 0], eps=1e-7)
@@ -63,7 +67,12 @@ def test_constant_eps_hat_equals_algorithm_1_with_the_effective_eps():
 
 def test_chapter_shows_the_rule_source():
     src = inspect.getsource(rules.adam)
-    for line in ("m = beta1 * state.m", "v = beta2 * state.v", "m_hat = m / (1 - beta1**t)", "v_hat = v / (1 - beta2**t)"):
+    for line in (
+        "m = beta1 * state.m",
+        "v = beta2 * state.v",
+        "m_hat = m / (1 - beta1**t)",
+        "v_hat = v / (1 - beta2**t)",
+    ):
         assert line in src
 
 
@@ -73,7 +82,9 @@ def test_chapter_shows_the_rule_source():
 def test_sparse_bound_value_and_cases():
     assert A.sparse_case_bound(B1, B2) == pytest.approx(0.1 / math.sqrt(0.001))
     assert A.sparse_case_bound(B1, B2) == pytest.approx(3.162, abs=1e-3)
-    assert A.sparse_case_bound(0.9, 0.99) == 1.0  # (1 - beta1) = sqrt(1 - beta2): the "otherwise" case
+    assert (
+        A.sparse_case_bound(0.9, 0.99) == 1.0
+    )  # (1 - beta1) = sqrt(1 - beta2): the "otherwise" case
 
 
 def test_spike_after_5000_zeros():
@@ -113,7 +124,9 @@ def test_cauchy_schwarz_bound_holds_for_any_gradients(gs):
         return
     r = np.abs(run_rule(rules.adam, rules.adam_init, gs, lr=1.0, eps=1e-300))
     t = np.arange(1, gs.size + 1)
-    finite_t_bound = (1 - B1) / np.sqrt(1 - B2) * np.sqrt(1 - B2**t) / (1 - B1**t) / np.sqrt(1 - B1**2 / B2)
+    finite_t_bound = (
+        (1 - B1) / np.sqrt(1 - B2) * np.sqrt(1 - B2**t) / (1 - B1**t) / np.sqrt(1 - B1**2 / B2)
+    )
     assert np.all(r <= finite_t_bound * (1 + 1e-9) + 1e-12)
 
 
@@ -122,7 +135,9 @@ def test_scale_invariance():
     grads = rng.standard_normal(100)
     base = run_rule(rules.adam, rules.adam_init, grads, eps=0.0)
     for c in (1e-4, 7.0, 1e5):
-        np.testing.assert_allclose(run_rule(rules.adam, rules.adam_init, c * grads, eps=0.0), base, rtol=1e-10)
+        np.testing.assert_allclose(
+            run_rule(rules.adam, rules.adam_init, c * grads, eps=0.0), base, rtol=1e-10
+        )
     # with eps = 1e-8 a gradient scale near eps breaks it: the step shrinks
     tiny = run_rule(rules.adam, rules.adam_init, 1e-9 * grads)
     assert np.max(np.abs(tiny)) < 0.2 * np.max(np.abs(base))
@@ -147,9 +162,22 @@ def test_snr_anneals_near_the_optimum():
 # --- Section 3: bias correction ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("b1,b2,expected", [(0.9, 0.99, 1), (0.9, 0.999, 3.162), (0.9, 0.9999, 10), (0, 0.99, 10), (0, 0.9999, 100)])
+@pytest.mark.parametrize(
+    "b1,b2,expected",
+    [(0.9, 0.99, 1), (0.9, 0.999, 3.162), (0.9, 0.9999, 10), (0, 0.99, 10), (0, 0.9999, 100)],
+)
 def test_first_step_without_correction(b1, b2, expected):
-    measured = abs(run_rule(rules.adam_no_bias_correction, rules.adam_init, [0.37], lr=1.0, beta1=b1, beta2=b2, eps=0.0)[0])
+    measured = abs(
+        run_rule(
+            rules.adam_no_bias_correction,
+            rules.adam_init,
+            [0.37],
+            lr=1.0,
+            beta1=b1,
+            beta2=b2,
+            eps=0.0,
+        )[0]
+    )
     assert measured == pytest.approx(A.first_step_uncorrected(b1, b2), rel=1e-12)
     assert measured == pytest.approx(expected, rel=1e-3)
 
@@ -168,7 +196,9 @@ def test_correction_removes_the_bias_of_a_constant_gradient():
     assert raw[0] == pytest.approx(0.25) and raw[9] == pytest.approx(2.5 * (1 - B1**10))
     np.testing.assert_allclose(ema.ema(g, B1, bias_correction=True), 2.5, rtol=1e-12)
     np.testing.assert_allclose(ema.ema(g**2, B2, bias_correction=True), 6.25, rtol=1e-10)
-    np.testing.assert_allclose(raw * ema.bias_correction_factor(B1, np.arange(1, 201)), 2.5, rtol=1e-12)
+    np.testing.assert_allclose(
+        raw * ema.bias_correction_factor(B1, np.arange(1, 201)), 2.5, rtol=1e-12
+    )
 
 
 def test_expected_v_is_scaled_by_one_minus_beta2_power_t():
@@ -182,7 +212,9 @@ def test_expected_v_is_scaled_by_one_minus_beta2_power_t():
 def test_beta2_to_one_gives_adagrads_mean_of_squares():
     rng = np.random.default_rng(6)
     g2 = rng.standard_normal(400) ** 2
-    gaps = [abs(ema.ema(g2, 1 - d, bias_correction=True)[-1] - g2.mean()) for d in (1e-2, 1e-4, 1e-6)]
+    gaps = [
+        abs(ema.ema(g2, 1 - d, bias_correction=True)[-1] - g2.mean()) for d in (1e-2, 1e-4, 1e-6)
+    ]
     assert gaps[0] > gaps[1] > gaps[2] and gaps[2] < 1e-5 * g2.mean()
     uncorrected = ema.ema(g2, 1 - 1e-6)[-1]
     assert uncorrected < 1e-3 * g2.mean()  # without the correction v collapses toward 0
@@ -196,7 +228,7 @@ def test_lp_root_tends_to_the_infinity_norm_and_to_adamaxs_u():
     gs = rng.standard_normal(60)
     limit = A.infinity_norm_limit(gs, B2)
     errs = [abs(A.lp_moment_root(gs, p, B2) - limit) for p in (2, 10, 100, 1000)]
-    assert all(a > b for a, b in zip(errs, errs[1:])) and errs[-1] < 1e-2 * limit
+    assert all(a > b for a, b in zip(errs[:-1], errs[1:], strict=True)) and errs[-1] < 1e-2 * limit
     state = rules.adamax_init(np.zeros(1))
     for g in gs:
         _, state = rules.adamax(np.array([g]), state)
@@ -217,7 +249,9 @@ def test_temporal_average_is_closer_to_the_optimum():
     grad = landscapes.noisy(q.grad, sigma=1.0, seed=1)
     path, avg = A.averaged_run("Adam", grad, q.start, 4000, beta_avg=0.999, lr=2e-2)
     last = slice(3000, None)
-    assert np.mean(np.linalg.norm(avg[last], axis=1)) < 0.5 * np.mean(np.linalg.norm(path[last], axis=1))
+    assert np.mean(np.linalg.norm(avg[last], axis=1)) < 0.5 * np.mean(
+        np.linalg.norm(path[last], axis=1)
+    )
 
 
 def test_bad_input_is_named():

@@ -8,7 +8,6 @@ import pytest
 from adamlab import analysis as A
 from adamlab import landscapes, rules
 
-
 # --- convergence: Reddi, Kale & Kumar (2018) --------------------------------------------
 
 
@@ -17,7 +16,9 @@ def theorem1_paths():
     ld = landscapes.reddi(3.0)
     hp = dict(beta1=0.0, beta2=1 / (1 + 3.0**2), eps=1e-8)
     return {
-        name: A.run_online(name, ld.info["online_grad"], ld.start, 6000, lr=0.5, project=ld.project, **hp)
+        name: A.run_online(
+            name, ld.info["online_grad"], ld.start, 6000, lr=0.5, project=ld.project, **hp
+        )
         for name in ("Adam", "AMSGrad")
     }
 
@@ -53,14 +54,28 @@ def test_synthetic_1010_setup():
     proj = lambda x: np.clip(x, -1.0, 1.0)  # noqa: E731
     hp = dict(beta1=0.9, beta2=0.99, eps=1e-8)
     adam = A.run_online("Adam", A.synthetic_grad(), np.zeros(1), 20000, lr=0.5, project=proj, **hp)
-    ams = A.run_online("AMSGrad", A.synthetic_grad(), np.zeros(1), 20000, lr=0.5, project=proj, **hp)
+    ams = A.run_online(
+        "AMSGrad", A.synthetic_grad(), np.zeros(1), 20000, lr=0.5, project=proj, **hp
+    )
     assert adam[-1, 0] > 0.9 and ams[-1, 0] < -0.9
     # stochastic variant: E[g] = 0.2 > 0, so x = -1 is still optimal; Adam still goes to +1 and
     # AMSGrad drifts down, slowly (16 independent copies, one per coordinate)
-    sto = {n: A.run_online(n, A.synthetic_grad(stochastic=True, seed=1), np.zeros(16), 20000, lr=0.5, project=proj, **hp)
-           for n in ("Adam", "AMSGrad")}
+    sto = {
+        n: A.run_online(
+            n,
+            A.synthetic_grad(stochastic=True, seed=1),
+            np.zeros(16),
+            20000,
+            lr=0.5,
+            project=proj,
+            **hp,
+        )
+        for n in ("Adam", "AMSGrad")
+    }
     assert sto["Adam"][-1].mean() > 0.9
-    assert sto["AMSGrad"][-1].mean() < 0.6 and sto["AMSGrad"][-1].mean() < sto["AMSGrad"][1000].mean()
+    assert (
+        sto["AMSGrad"][-1].mean() < 0.6 and sto["AMSGrad"][-1].mean() < sto["AMSGrad"][1000].mean()
+    )
 
 
 def test_synthetic_grad_pattern():

@@ -10,7 +10,7 @@ Closed forms sit next to the simulations so that each can check the other.
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -49,7 +49,7 @@ def effective_eps(eps_hat: float, beta2: float, t) -> np.ndarray:
 
 
 def equivalent_eps_hat(eps: float, beta2: float, t) -> np.ndarray:
-    """The eps_hat that makes the Section 2 form equal to Algorithm 1 at step t: eps sqrt(1 - beta2^t)."""
+    """The eps_hat with which the Section 2 form equals Algorithm 1 at step t: eps sqrt(1-b2^t)."""
     _check_betas(0.0, beta2)
     return eps * np.sqrt(1.0 - beta2 ** np.asarray(t, dtype=float))
 
@@ -60,7 +60,7 @@ def equivalent_eps_hat(eps: float, beta2: float, t) -> np.ndarray:
 
 
 def sparse_case_bound(beta1: float = 0.9, beta2: float = 0.999) -> float:
-    """The paper's bound on |Delta| / alpha: (1 - beta1) / sqrt(1 - beta2) if that exceeds 1, else 1."""
+    """The paper's bound on |Delta| / alpha: (1 - beta1) / sqrt(1 - beta2) if above 1, else 1."""
     _check_betas(beta1, beta2)
     return max((1 - beta1) / math.sqrt(1 - beta2), 1.0)
 
@@ -75,13 +75,17 @@ def spike_ratio(t: int, beta1: float = 0.9, beta2: float = 0.999) -> float:
     return (1 - beta1) / math.sqrt(1 - beta2) * math.sqrt(1 - beta2**t) / (1 - beta1**t)
 
 
-def spike_experiment(n_zero: int, beta1: float = 0.9, beta2: float = 0.999, g: float = 1.0, lr: float = 1e-3):
-    """Run Adam on ``n_zero`` zero gradients then one gradient ``g``; return |Delta| / lr of each step."""
+def spike_experiment(
+    n_zero: int, beta1: float = 0.9, beta2: float = 0.999, g: float = 1.0, lr: float = 1e-3
+):
+    """Run Adam on ``n_zero`` zero gradients, then on ``g``; return |Delta| / lr of every step."""
     grads = np.zeros((n_zero + 1, 1))
     grads[-1] = g
     # eps = 0 would make the zero steps 0/0; a tiny eps keeps them at exactly 0 and leaves the
     # spike step unchanged to 1e-300 relative.
-    upd = trace_updates(rules.adam, rules.adam_init, grads, lr=lr, beta1=beta1, beta2=beta2, eps=1e-300)
+    upd = trace_updates(
+        rules.adam, rules.adam_init, grads, lr=lr, beta1=beta1, beta2=beta2, eps=1e-300
+    )
     return np.abs(upd[:, 0]) / lr
 
 
@@ -94,12 +98,16 @@ def worst_case_ratio(beta1: float = 0.9, beta2: float = 0.999) -> float:
     """
     _check_betas(beta1, beta2)
     if beta1**2 >= beta2:
-        raise ValueError(f"the ratio is unbounded unless beta1^2 < beta2, got beta1={beta1}, beta2={beta2}")
+        raise ValueError(
+            f"the ratio is unbounded unless beta1^2 < beta2, got beta1={beta1}, beta2={beta2}"
+        )
     return (1 - beta1) / math.sqrt(1 - beta2) / math.sqrt(1 - beta1**2 / beta2)
 
 
-def worst_case_gradients(t: int, burst: int, beta1: float = 0.9, beta2: float = 0.999) -> np.ndarray:
-    """t gradients: zeros, then ``burst`` gradients growing by beta2 / beta1 per step (the equality case).
+def worst_case_gradients(
+    t: int, burst: int, beta1: float = 0.9, beta2: float = 0.999
+) -> np.ndarray:
+    """t gradients: zeros, then ``burst`` growing by beta2 / beta1 per step (the equality case).
 
     The burst is scaled so that its last gradient is 1 (the ratio does not depend on scale).
     """
@@ -111,9 +119,16 @@ def worst_case_gradients(t: int, burst: int, beta1: float = 0.9, beta2: float = 
     return g
 
 
-def adam_ratio_trace(grad: Callable, x0, steps: int, lr: float = 1e-3, beta1: float = 0.9,
-                     beta2: float = 0.999, eps: float = 1e-8):
-    """Run Adam on ``grad``; return the path (steps + 1, d) and m_hat / sqrt(v_hat) at each step (steps, d).
+def adam_ratio_trace(
+    grad: Callable,
+    x0,
+    steps: int,
+    lr: float = 1e-3,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+):
+    """Run Adam on ``grad``; return the path (steps + 1, d) and m_hat / sqrt(v_hat), (steps, d).
 
     The ratio is the paper's "signal-to-noise ratio": near an optimum the mean gradient vanishes
     while its spread does not, so the ratio, and with it the step, shrinks by itself.
@@ -171,7 +186,9 @@ def infinity_norm_limit(grads: Sequence[float], beta2: float) -> float:
     return float(np.max(beta2 ** (g.size - 1 - np.arange(g.size)) * g))
 
 
-def averaged_run(rule: Rule | str, grad: Callable, x0, steps: int, beta_avg: float = 0.999, **hyper):
+def averaged_run(
+    rule: Rule | str, grad: Callable, x0, steps: int, beta_avg: float = 0.999, **hyper
+):
     """Run a rule and, alongside, the Section 7.2 exponential average of its iterates.
 
     Returns (path, averaged path), each (steps + 1, d); the averaged path starts at x0 and is
@@ -197,8 +214,16 @@ def averaged_run(rule: Rule | str, grad: Callable, x0, steps: int, beta_avg: flo
 # --------------------------------------------------------------------------------------
 
 
-def run_online(rule: Rule | str, online_grad: Callable, x0, steps: int, lr: float,
-               decay: str = "sqrt", project: Callable | None = None, **hyper) -> np.ndarray:
+def run_online(
+    rule: Rule | str,
+    online_grad: Callable,
+    x0,
+    steps: int,
+    lr: float,
+    decay: str = "sqrt",
+    project: Callable | None = None,
+    **hyper,
+) -> np.ndarray:
     """Projected online optimization with step size lr_t = lr / sqrt(t) (``decay="sqrt"``) or lr.
 
     ``online_grad(x, t)`` gives the gradient of the loss f_t, t = 1, 2, ... Returns the path of
@@ -223,8 +248,13 @@ def run_online(rule: Rule | str, online_grad: Callable, x0, steps: int, lr: floa
     return path
 
 
-def synthetic_grad(big: float = 1010.0, small: float = -10.0, period: int = 101,
-                   stochastic: bool = False, seed: int = 0) -> Callable:
+def synthetic_grad(
+    big: float = 1010.0,
+    small: float = -10.0,
+    period: int = 101,
+    stochastic: bool = False,
+    seed: int = 0,
+) -> Callable:
     """Reddi et al.'s synthetic losses f_t(x) = big * x once per period, small * x otherwise.
 
     With ``stochastic`` the big gradient comes with probability 1 / period instead, independently
@@ -257,17 +287,27 @@ def linear_regret(path: np.ndarray, grads: np.ndarray, x_star) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 
 
-def weight_decay_run(sigmas: Sequence[float], steps: int, mode: str, lr: float = 1e-3,
-                     weight_decay: float = 0.1, w0: float = 1.0, copies: int = 200, seed: int = 0) -> np.ndarray:
+def weight_decay_run(
+    sigmas: Sequence[float],
+    steps: int,
+    mode: str,
+    lr: float = 1e-3,
+    weight_decay: float = 0.1,
+    w0: float = 1.0,
+    copies: int = 200,
+    seed: int = 0,
+) -> np.ndarray:
     """Weights that the loss does not constrain: each gradient is pure noise, N(0, sigma_i^2).
 
-    ``mode="l2"`` adds weight_decay * w to the gradient before Adam (torch's Adam(weight_decay=...));
+    ``mode="l2"`` adds weight_decay * w to the gradient before Adam (torch's Adam(weight_decay));
     ``mode="decoupled"`` is AdamW (torch's AdamW). Every sigma runs ``copies`` independent times
     and the result is the mean weight over the copies, (steps + 1, len(sigmas)): the noise of
     Adam's random walk averages out and the decay remains.
     """
     if mode not in ("l2", "decoupled"):
-        raise ValueError(f"mode must be 'l2' (decay inside the gradient) or 'decoupled' (AdamW), got {mode!r}")
+        raise ValueError(
+            f"mode must be 'l2' (decay inside the gradient) or 'decoupled' (AdamW), got {mode!r}"
+        )
     if copies < 1:
         raise ValueError(f"copies must be at least 1, got {copies}")
     rng = np.random.default_rng(seed)
@@ -288,7 +328,7 @@ def weight_decay_run(sigmas: Sequence[float], steps: int, mode: str, lr: float =
 
 
 def steps_to_fraction(trace: np.ndarray, fraction: float = 0.5) -> np.ndarray:
-    """For each column of a weight trace, the first step at which it falls to ``fraction`` of its start (-1 if never)."""
+    """Per column of a trace: the first step at ``fraction`` of its start or below (-1: never)."""
     below = trace <= fraction * trace[0]
     first = np.argmax(below, axis=0)
     return np.where(below.any(axis=0), first, -1)
@@ -310,6 +350,7 @@ def adam_state_from_torch(optimizer, param) -> rules.AdamState:
         z = np.zeros(tuple(param.shape))
         return rules.AdamState(0, z, z.copy())
     return rules.AdamState(
-        int(st["step"]), st["exp_avg"].detach().cpu().numpy().astype(float),
+        int(st["step"]),
+        st["exp_avg"].detach().cpu().numpy().astype(float),
         st["exp_avg_sq"].detach().cpu().numpy().astype(float),
     )
