@@ -22,9 +22,11 @@ book: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check src tests
 
+# The browser tests read the built site, so they run after the build.
 test: $(STAMP) lint
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not browser"
 	$(JB) build . -W -n --keep-going
+	$(PY) -m pytest -m browser
 
 clean:
 	rm -rf _build

@@ -8,7 +8,8 @@ function to an ipywidgets control for readers who run the notebook.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from html import escape
+from collections.abc import Callable, Sequence
 
 import matplotlib.pyplot as plt
 from matplotlib.animation import FuncAnimation
@@ -19,10 +20,13 @@ def static_slider(
     values: Sequence,
     figsize=(6.0, 3.6),
     dpi: int = 72,
+    alt: str | None = None,
 ):
     """Precompute ``draw(fig, v)`` for each v in ``values``; return an IPython HTML player.
 
     Keep ``values`` short and ``dpi`` low: every frame is embedded in the page as a PNG.
+    ``alt`` describes the figure for readers who cannot see it (screen readers, broken
+    images); without it the player's image gets a generic description.
     """
     from IPython.display import HTML
 
@@ -38,6 +42,8 @@ def static_slider(
     anim = FuncAnimation(fig, frame, frames=len(values), blit=False)
     html = anim.to_jshtml(fps=4, default_mode="once")
     plt.close(fig)
+    description = alt or f"Figure with a slider over {len(values)} precomputed frames"
+    html = html.replace("<img id=", f'<img alt="{escape(description)}" id=', 1)
     return HTML(html)
 
 

@@ -1,0 +1,252 @@
+"""The built site, opened page by page in a real browser (headless Chromium via Playwright).
+
+For every HTML page of ``_build/html`` served on 127.0.0.1: no console error, no failed
+request, no request to any other host, math typeset by MathJax (no raw TeX left), every image
+loaded and described by alt text, every precomputed slider changes its frame when moved, and
+the page with everything it loads under 5 MB. Notebook pages also offer the executed .ipynb
+and the launch buttons.
+
+Run after the book build (``make test`` does). Needs Debian's chromium (``apt-get install
+chromium``); Playwright's own browser download is never used. Environment:
+``ADAMLAB_SITE`` points at another built site (default ``_build/html``);
+``ADAMLAB_SCREENSHOTS`` names a folder to save a full-page PNG of every page into.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+SITE = Path(os.environ.get("ADAMLAB_SITE", ROOT / "_build" / "html")).resolve()
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-sync",
+]
+MAX_PAGE_BYTES = 5 * 1024 * 1024
+LOOPBACK = {"127.0.0.1"}
+# Folders of the build that hold assets, not pages.
+NOT_PAGES = {"_static", "_sources", "_images", "reports", "_panels_static"}
+
+
+def site_pages() -> list[str]:
+    if not (SITE / "index.html").is_file():
+        return []
+    return sorted(
+        p.relative_to(SITE).as_posix()
+        for p in SITE.rglob("*.html")
+        if not NOT_PAGES.intersection(p.relative_to(SITE).parts)
+    )
+
+
+PAGES = site_pages()
+
+
+def test_site_is_built():
+    if not PAGES:
+        pytest.skip(f"no built site at {SITE}: run `make book` (or set ADAMLAB_SITE) first")
+    assert "index.html" in PAGES
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def base_url():
+    handler = functools.partial(_QuietHandler, directory=str(SITE))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is not installed: pip install -r requirements.txt"
+    )
+    if not Path(CHROMIUM).is_file():
+        pytest.skip("no Chromium at /usr/bin/chromium: install it with `apt-get install chromium`")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+        yield browser
+        browser.close()
+
+
+# Run in the page once it has loaded: wait for MathJax 2 to finish its first typesetting pass.
+WAIT_FOR_MATHJAX = """() => new Promise((resolve) => {
+  if (!document.querySelector('span.math, div.math')) { resolve('no math'); return; }
+  const start = Date.now();
+  (function poll() {
+    if (window.MathJax && MathJax.Hub && MathJax.Hub.Register) {
+      MathJax.Hub.Register.StartupHook('End', () => MathJax.Hub.Queue(() => resolve('typeset')));
+    } else if (Date.now() - start > 20000) { resolve('MathJax never loaded');
+    } else { setTimeout(poll, 100); }
+  })();
+})"""
+
+# Math elements MathJax did not turn into SVG, and TeX errors it reported.
+UNTYPESET_MATH = """() => {
+  const math = [...document.querySelectorAll('span.math, div.math')];
+  const raw = math.filter(el => !el.querySelector('.MathJax_SVG, .MathJax_SVG_Display, svg'));
+  return {
+    total: math.length,
+    raw: raw.map(el => el.textContent.trim().slice(0, 80)),
+    errors: [...document.querySelectorAll('.merror, .MathJax_Error')]
+      .map(el => el.textContent.slice(0, 80)),
+  };
+}"""
+
+# Visible prose with a TeX delimiter still in it (code, MathJax's own script copies excluded).
+RAW_TEX_IN_PROSE = r"""() => {
+  const article = document.querySelector('article') || document.body;
+  const walker = document.createTreeWalker(article, NodeFilter.SHOW_TEXT);
+  const hits = [];
+  while (walker.nextNode()) {
+    const node = walker.currentNode;
+    if (node.parentElement.closest('pre, code, script, style, .highlight, .MathJax_SVG, '
+        + '.MathJax_SVG_Display, .MJX_Assistive_MathML, .output')) continue;
+    const text = node.textContent;
+    const tex = /\\\(|\\\[|\$\$|\\begin\{|\\frac\{|\\mathbf\{/;
+    if (tex.test(text)) hits.push(text.trim().slice(0, 80));
+  }
+  return hits;
+}"""
+
+IMAGES = """() => [...document.querySelectorAll('img')].map(img => ({
+  src: img.getAttribute('src') ? img.getAttribute('src').slice(0, 100) : '',
+  loaded: img.complete && img.naturalWidth > 0,
+  alt: (img.getAttribute('alt') || '').trim(),
+  visible: img.offsetParent !== null,
+}))"""
+
+
+REDIRECT = re.compile(r'http-equiv="Refresh" content="0; url=([^"]+)"', re.I)
+
+
+def _looks_like_a_path(alt: str) -> bool:
+    # myst-nb's default alt for an output image is its file name, which describes nothing.
+    return bool(re.search(r"\.(png|jpe?g|svg|gif)$", alt, re.I)) or alt.startswith(("../", "_"))
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_works_in_a_browser(name, browser, base_url):
+    context = browser.new_context(viewport={"width": 1200, "height": 1600})
+    page = context.new_page()
+    errors, failed, foreign, sizes = [], [], [], {}
+
+    def on_route(route):
+        url = route.request.url
+        if urlparse(url).hostname in LOOPBACK or url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            foreign.append(url)
+            route.abort()
+
+    def on_response(response):
+        if response.status >= 400:
+            failed.append(f"{response.status} {response.url}")
+        sizes[response.url] = int(response.headers.get("content-length", "0"))
+
+    page.route("**/*", on_route)
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
+    page.on("requestfailed", lambda r: failed.append(f"{r.failure} {r.url}"))
+    page.on("response", on_response)
+    try:
+        page.goto(base_url + name, wait_until="load")
+        redirect = REDIRECT.search((SITE / name).read_text(encoding="utf-8"))
+        if redirect:  # index.html forwards to the first chapter: check where it lands
+            page.wait_for_url(f"**/{redirect.group(1)}", wait_until="load")
+        mathjax = page.evaluate(WAIT_FOR_MATHJAX)
+        page.wait_for_load_state("networkidle")
+        math = page.evaluate(UNTYPESET_MATH)
+        raw_prose = page.evaluate(RAW_TEX_IN_PROSE)
+        images = page.evaluate(IMAGES)
+        sliders_ok = _check_static_sliders(page)
+        if os.environ.get("ADAMLAB_SCREENSHOTS"):
+            out = Path(os.environ["ADAMLAB_SCREENSHOTS"]) / (name.replace("/", "__") + ".png")
+            out.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(out), full_page=True)
+    finally:
+        context.close()
+
+    problems = []
+    if foreign:
+        problems.append(f"requests to non-loopback hosts: {foreign}")
+    if failed:
+        problems.append(f"failed requests: {failed}")
+    if errors:
+        problems.append(f"console errors: {errors}")
+    if mathjax == "MathJax never loaded":
+        problems.append("the page has math but MathJax did not load")
+    if math["raw"]:
+        problems.append(f"math left as raw TeX: {math['raw']}")
+    if math["errors"]:
+        problems.append(f"TeX MathJax could not typeset: {math['errors']}")
+    if raw_prose:
+        problems.append(f"TeX delimiters in the visible text: {raw_prose}")
+    broken = [i["src"] for i in images if not i["loaded"]]
+    if broken:
+        problems.append(f"images that did not load: {broken}")
+    no_alt = [i["src"] for i in images if not i["alt"] or _looks_like_a_path(i["alt"])]
+    if no_alt:
+        problems.append(
+            f"images without a real alt text: {no_alt} (give a glued figure `:alt:`, a code "
+            "cell `mystnb: image: alt:`, a static_slider `alt=`)"
+        )
+    problems += [f"moving the slider {label} did not change the frame"
+                 for label, changed in sliders_ok if not changed]
+    total = sum(sizes.values())
+    if total >= MAX_PAGE_BYTES:
+        problems.append(f"the page loads {total / 2**20:.1f} MB (limit 5 MB)")
+    assert not problems, f"{name}:\n  " + "\n  ".join(problems)
+    _check_notebook_downloads(name)
+
+
+def _check_static_sliders(page) -> list[tuple[str, bool]]:
+    """Move every to_jshtml slider to its end with the keyboard, as a reader would."""
+    results = []
+    for slider in page.locator("input.anim-slider").all():
+        label = slider.get_attribute("id") or "?"
+        image = page.locator("#" + label.replace("_anim_slider", "_anim_img"))
+        slider.scroll_into_view_if_needed()
+        before = image.get_attribute("src")
+        frames = int(slider.get_attribute("max") or "0")
+        if frames < 1:
+            results.append((f"{label} (has a single frame)", False))
+            continue
+        slider.focus()
+        page.keyboard.press("End")
+        after = image.get_attribute("src")
+        results.append((label, before != after and slider.input_value() == str(frames)))
+    return results
+
+
+def _check_notebook_downloads(name: str) -> None:
+    """A page made from a notebook links its executed .ipynb and the Binder launch button."""
+    notebook = SITE / "_sources" / (name[: -len(".html")] + ".ipynb")
+    if not notebook.is_file():
+        return
+    html = (SITE / name).read_text(encoding="utf-8")
+    assert notebook.name in html, f"{name}: no download link to its executed {notebook.name}"
+    assert "mybinder.org/v2/gh/" in html, f"{name}: no Binder launch button"
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    code = [c for c in cells if c["cell_type"] == "code"]
+    assert not code or any(c.get("outputs") for c in code), f"{notebook} was not executed"
