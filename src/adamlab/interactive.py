@@ -8,8 +8,8 @@ function to an ipywidgets control for readers who run the notebook.
 
 from __future__ import annotations
 
-from html import escape
 from collections.abc import Callable, Sequence
+from html import escape
 
 import matplotlib.pyplot as plt
 from matplotlib.animation import FuncAnimation
