@@ -9,12 +9,13 @@ there with ``pooch`` and checked against their published checksums.
 
 from .dataset import DataError, Dataset
 from .files import FILES, check, data_dir, format_check
+from .imdb import load_imdb, tokenize
 from .mnist import load_mnist, read_idx
 
 __all__ = ["DataError", "Dataset", "FILES", "check", "data_dir", "format_check",
-           "load_mnist", "read_idx"]
+           "load_imdb", "load_mnist", "read_idx", "tokenize"]
 
-_LOADERS = {"mnist": load_mnist}
+_LOADERS = {"mnist": load_mnist, "imdb": load_imdb}
 
 
 def load(name: str, root=None, **kw) -> Dataset:

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pooch
 
-from .files import data_dir
+from .files import data_dir, writable
 
 ENV_CACHE = "ADAMLAB_CACHE"
 FORMAT = 1  # bump when a builder's output changes for the same inputs
@@ -29,11 +29,13 @@ _DIGEST = "__digest__"
 
 
 def _writable_dir(path: Path) -> bool:
+    if not writable(path):
+        return False
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError:
         return False
-    return os.access(path, os.W_OK)
+    return True
 
 
 def cache_dir(root=None) -> Path:
@@ -79,6 +81,7 @@ def _write(path: Path, arrays: dict[str, np.ndarray]) -> None:
             np.savez(f, **arrays, **{_DIGEST: np.array(_digest(arrays))})
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; entries are meant to be shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

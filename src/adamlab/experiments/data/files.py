@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,6 +130,21 @@ def _fix(raw: RawFile, path: Path) -> str:
     return "To fix: " + "; or ".join(ways) + ". `adamlab data check` lists what is present."
 
 
+def writable(directory: Path) -> bool:
+    """Whether ``directory`` (or, if absent, its nearest existing parent) may be written.
+
+    A directory whose permission bits grant no write access counts as read-only even for a
+    superuser, whom the operating system would let through: such a directory (like the shared
+    offline copy) is meant to stay untouched.
+    """
+    existing = directory
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    mode = existing.stat().st_mode
+    any_write = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
+    return os.access(existing, os.W_OK) and bool(mode & any_write)
+
+
 def file_hash(path: Path, algorithm: str = "sha256") -> str:
     h = hashlib.new(algorithm)
     with open(path, "rb") as f:
@@ -171,9 +187,11 @@ def verify(raw: RawFile, path: Path) -> None:
 
 def _download(raw: RawFile, path: Path) -> None:
     try:
+        if not writable(path.parent):
+            raise PermissionError("read-only")
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise DataError(f"{path} not found, and it cannot be downloaded because "
+        raise DataError(f"{path} not found, and it cannot be downloaded there because "
                         f"{path.parent} is not writable ({e}). Expected {_expected(raw)}. "
                         f"{_fix(raw, path)}") from e
     failures = []
