@@ -1,0 +1,322 @@
+"""The course assignments in ``assignments/``: each master builds with otter-grader, the student
+version leaks no solution, the solution scores full marks and the blank version zero under
+``otter run``, and every planted classic bug fails the hidden tests with the message meant for it.
+
+otter-grader is optional (it is heavy): ``make assign-deps`` installs ``requirements-assign.txt``.
+These tests are slow (about half a minute of notebook execution per assignment), so the
+assignments are built and graded in parallel.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+otter = pytest.importorskip(
+    "otter",
+    reason="otter-grader is not installed: run `make assign-deps` "
+    "(pip install -r requirements-assign.txt) to test the course assignments",
+)
+jupytext = pytest.importorskip("jupytext")
+nbformat = pytest.importorskip("nbformat")
+from otter.test_files import ExceptionTestFile  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+MASTERS = sorted(p / f"{p.name}.md" for p in (ROOT / "assignments").glob("hw*") if p.is_dir())
+OTTER = [sys.executable, "-m", "otter"]
+WORKERS = 4
+
+pytestmark = pytest.mark.slow
+
+
+def _bugs(master: Path) -> list[dict]:
+    path = master.parent / "planted_bugs.py"
+    if not path.exists():
+        return []
+    spec = importlib.util.spec_from_file_location(f"planted_bugs_{master.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return [dict(bug, master=master) for bug in module.BUGS]
+
+
+BUGS = [bug for master in MASTERS for bug in _bugs(master)]
+
+
+# --------------------------------------------------------------------------------------------
+# Small stand-in data: a valid MNIST directory in IDX format with a few hundred random images,
+# so that the replication assignment executes in seconds and without the real data set.
+# --------------------------------------------------------------------------------------------
+
+
+def _write_idx(path: Path, array: np.ndarray) -> None:
+    magic = 2051 if array.ndim == 3 else 2049
+    header = struct.pack(">I", magic) + b"".join(struct.pack(">I", n) for n in array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.astype(np.uint8).tobytes())
+
+
+def _tiny_mnist(root: Path, n_train: int = 600, n_test: int = 100) -> Path:
+    rng = np.random.default_rng(0)
+    folder = root / "mnist"
+    folder.mkdir(parents=True)
+    for split, n in (("train", n_train), ("t10k", n_test)):
+        labels = rng.integers(0, 10, size=n)
+        # each class lights up its own band of rows, plus noise: learnable but not trivial
+        images = rng.integers(0, 60, size=(n, 28, 28))
+        for k in range(10):
+            images[labels == k, 2 * k + 3 : 2 * k + 6, 4:24] += 150
+        _write_idx(folder / f"{split}-images-idx3-ubyte.gz", np.clip(images, 0, 255))
+        _write_idx(folder / f"{split}-labels-idx1-ubyte.gz", labels)
+    return root
+
+
+# --------------------------------------------------------------------------------------------
+# Building and grading
+# --------------------------------------------------------------------------------------------
+
+
+def _env(data_root: Path) -> dict:
+    env = dict(os.environ, ADAMLAB_DATA=str(data_root), MPLBACKEND="Agg")
+    env.pop("JPY_PARENT_PID", None)
+    return env
+
+
+def _run(cmd: list[str], cwd: Path, env: dict) -> None:
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(cmd)} failed in {cwd} (exit {proc.returncode}):\n"
+            f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
+
+
+def build(master: Path, out: Path, env: dict) -> dict:
+    """Convert the MyST master to .ipynb and run ``otter assign`` on it, as ``make assignments``."""
+    work = out / "master"
+    shutil.copytree(master.parent, work, ignore=shutil.ignore_patterns("__pycache__", "*.ipynb"))
+    nb_path = work / f"{master.stem}.ipynb"
+    nbformat.write(jupytext.read(work / master.name), nb_path)
+    dist = out / "dist"
+    _run([*OTTER, "assign", nb_path.name, str(dist)], cwd=work, env=env)
+    return {
+        "dist": dist,
+        "student": dist / "student" / nb_path.name,
+        "solution": dist / "autograder" / nb_path.name,
+        "zip": next((dist / "autograder").glob("*.zip")),
+    }
+
+
+def grade(built: dict, notebook: Path, out: Path, env: dict) -> dict:
+    """Grade one notebook locally, without Docker, as an instructor would; returns results.json."""
+    out.mkdir(parents=True)
+    _run([*OTTER, "run", "-a", str(built["zip"]), "-o", str(out), str(notebook)],
+         cwd=notebook.parent, env=env)
+    return json.loads((out / "results.json").read_text())
+
+
+def scores(results: dict) -> tuple[float, float]:
+    tests = [t for t in results["tests"] if t.get("max_score")]
+    return sum(t["score"] or 0 for t in tests), sum(t["max_score"] for t in tests)
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory) -> dict:
+    """Every master built once; then its solution and its blank student version graded."""
+    base = tmp_path_factory.mktemp("assignments")
+    env = _env(_tiny_mnist(base / "data"))
+    with ThreadPoolExecutor(WORKERS) as pool:
+        futures = {m: pool.submit(build, m, base / m.stem, env) for m in MASTERS}
+        result = {m: f.result() for m, f in futures.items()}
+        graded = {
+            (m, kind): pool.submit(grade, b, b[kind], base / m.stem / f"graded-{kind}", env)
+            for m, b in result.items()
+            for kind in ("solution", "student")
+        }
+        for (m, kind), f in graded.items():
+            result[m][f"results_{kind}"] = f.result()
+    result["env"] = env
+    return result
+
+
+def test_there_are_four_masters_with_readmes():
+    names = [m.parent.name for m in MASTERS]
+    assert len(MASTERS) >= 4, f"expected at least four assignment masters, found {names}"
+    for m in MASTERS:
+        assert m.exists(), f"{m.parent} has no master named {m.name}"
+        readme = (m.parent / "README.md").read_text()
+        for needed in ("Learning goals", "Points", "Expected time", "book/"):
+            assert needed in readme, f"{m.parent.name}/README.md does not mention {needed!r}"
+
+
+# --------------------------------------------------------------------------------------------
+# No solution in the student version
+# --------------------------------------------------------------------------------------------
+
+
+def _solution_lines(master: Path) -> set[str]:
+    """Every line of solution text in a master: code between in-cell markers, lines marked
+    ``# SOLUTION``, and whole Markdown solution cells, minus lines that also appear outside
+    the solutions (those the student is given anyway) and lines too short to identify."""
+    nb = jupytext.read(master)
+    inside, given = [], []
+    in_block = False
+    for cell in nb.cells:
+        src = cell.source
+        if cell.cell_type == "raw":
+            if re.match(r"#\s*BEGIN\s+SOLUTION", src.strip(), re.I):
+                in_block = True
+            elif re.match(r"#\s*END\s+SOLUTION", src.strip(), re.I):
+                in_block = False
+            continue
+        if not in_block:
+            given.extend(src.splitlines())
+            continue
+        if cell.cell_type == "markdown":
+            inside.extend(src.splitlines())
+            continue
+        in_code_block = False
+        for line in src.splitlines():
+            if re.match(r"\s*#\s*BEGIN\s+SOLUTION", line, re.I):
+                in_code_block = True
+            elif re.match(r"\s*#\s*END\s+SOLUTION", line, re.I):
+                in_code_block = False
+            elif in_code_block:
+                inside.append(line)
+            elif re.search(r"#\s*SOLUTION\s*$", line):
+                inside.append(re.sub(r"#\s*SOLUTION\s*$", "", line))
+            else:
+                given.append(line)
+    given = {line.strip() for line in given}
+    return {
+        line.strip() for line in inside
+        if len(line.strip()) >= 12 and line.strip() not in given
+    }
+
+
+@pytest.mark.parametrize("master", MASTERS, ids=lambda p: p.parent.name)
+def test_student_version_has_no_solution(master, built):
+    solution = _solution_lines(master)
+    assert len(solution) >= 3, f"found only {len(solution)} solution lines in {master.name}"
+    student = nbformat.read(built[master]["student"], 4)
+    for i, cell in enumerate(student.cells):
+        text = cell.source
+        for marker in ("BEGIN SOLUTION", "END SOLUTION", "# SOLUTION", "BEGIN TESTS",
+                       "BEGIN QUESTION", "ASSIGNMENT CONFIG"):
+            assert marker not in text, f"cell {i} of the student {master.stem} still has {marker!r}"
+        for line in solution:
+            assert line not in text, (
+                f"cell {i} of the student version of {master.stem} contains the solution line "
+                f"{line!r}: the solution is leaking (is its cell between raw BEGIN/END SOLUTION cells?)"
+            )
+    # hidden tests travel only in the autograder zip, never in the student's notebook
+    with zipfile.ZipFile(built[master]["zip"]) as z:
+        cases = [case for f in z.namelist() if f.startswith("tests/")
+                 for case in z.read(f).decode().split("@test_case(")[1:]]
+    hidden = [re.search(r"def (\w+)\(", case).group(1) for case in cases if "hidden=True" in case]
+    assert hidden, f"{master.stem} has no hidden tests"
+    raw = built[master]["student"].read_text()
+    for name in hidden:
+        assert f"def {name}(" not in raw, f"the hidden test {name} is in the student {master.stem}"
+
+
+# --------------------------------------------------------------------------------------------
+# Full marks for the solution, zero for the blank
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("master", MASTERS, ids=lambda p: p.parent.name)
+def test_solution_scores_full_marks(master, built):
+    got, total = scores(built[master]["results_solution"])
+    assert total > 0 and got == total, (
+        f"the solution of {master.stem} scores {got}/{total} under otter run:\n"
+        + json.dumps(built[master]["results_solution"], indent=1)[:4000]
+    )
+
+
+@pytest.mark.parametrize("master", MASTERS, ids=lambda p: p.parent.name)
+def test_blank_student_version_scores_zero(master, built):
+    got, total = scores(built[master]["results_student"])
+    assert total > 0 and got == 0, f"the blank student {master.stem} scores {got}/{total}, not 0"
+
+
+# --------------------------------------------------------------------------------------------
+# Planted bugs: the solution with one classic bug, graded by otter's own test runner
+# --------------------------------------------------------------------------------------------
+
+
+def _question_of(notebook, function: str) -> str:
+    """The question (``qN``) whose solution cell defines ``function``."""
+    found = False
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and re.search(rf"^def {function}\(", cell.source, re.M):
+            found = True
+        m = re.search(r'grader\.check\("(\w+)"\)', cell.source)
+        if found and m:
+            return m.group(1)
+    raise AssertionError(f"no question defines {function}")
+
+
+def run_with_bug(built_one: dict, bug: dict, env: dict) -> list[tuple[bool, str]]:
+    """Execute the solution with ``bug`` planted right after the cell that defines its
+    function, up to that question's check; then run the question's test file (hidden tests
+    included) with otter's runner. Returns (passed, message) for every test case."""
+    nb = nbformat.read(built_one["solution"], 4)
+    question = _question_of(nb, bug["function"])
+    namespace: dict = {"__name__": "__main__"}
+    old_cwd, old_env = Path.cwd(), dict(os.environ)
+    os.chdir(built_one["solution"].parent)
+    os.environ.update({k: env[k] for k in ("ADAMLAB_DATA", "MPLBACKEND")})
+    try:
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            if f'grader.check("{question}")' in cell.source:
+                break
+            if "otter" in cell.source or "grader." in cell.source:
+                continue
+            exec(compile(cell.source, "<solution cell>", "exec"), namespace)
+            if re.search(rf"^def {bug['function']}\(", cell.source, re.M):
+                exec(compile(bug["code"], "<planted bug>", "exec"), namespace)
+        with zipfile.ZipFile(built_one["zip"]) as z:
+            source = z.read(f"tests/{question}.py").decode()
+        tests = ExceptionTestFile.from_string(source, path=f"tests/{question}.py")
+        tests.run(namespace)
+    finally:
+        os.chdir(old_cwd)
+        os.environ.clear()
+        os.environ.update(old_env)
+    return [(r.passed, r.message) for r in tests.test_case_results]
+
+
+@pytest.mark.parametrize("bug", BUGS, ids=lambda b: f"{b['master'].parent.name}: {b['name']}")
+def test_planted_bug_is_caught_with_its_message(bug, built):
+    outcomes = run_with_bug(built[bug["master"]], bug, built["env"])
+    failures = [message for passed, message in outcomes if not passed]
+    assert failures, f"the planted bug {bug['name']!r} passes every test of its question"
+    assert any(bug["message"] in message for message in failures), (
+        f"the planted bug {bug['name']!r} fails, but no failure says {bug['message']!r}:\n"
+        + "\n---\n".join(failures)
+    )
+
+
+def test_planted_bugs_cover_the_issue():
+    """The classic Adam bugs the assignment promises to catch are all planted."""
+    names = {b["name"] for b in BUGS}
+    for needed in ("step counter advanced per parameter", "eps inside the square root",
+                   "eps added before the bias correction",
+                   "bias correction multiplied instead of divided",
+                   "bias correction applied in place to the stored moments"):
+        assert needed in names, f"no planted bug named {needed!r}"
