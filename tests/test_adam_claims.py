@@ -237,11 +237,31 @@ def test_lp_root_tends_to_the_infinity_norm_and_to_adamaxs_u():
     assert A.lp_moment_root(gs, 2, B2) == pytest.approx(math.sqrt(p2), rel=1e-12)
 
 
-@given(st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=100).filter(lambda v: abs(v[0]) > 1e-12))
+@given(st.lists(GRAD, min_size=1, max_size=100).filter(lambda v: v[0] != 0))
 @settings(max_examples=50, deadline=None)
-def test_adamax_step_never_exceeds_lr(gs):
+def test_adamax_step_stays_below_its_bound(gs):
     r = np.abs(run_rule(rules.adamax, rules.adamax_init, gs, lr=1.0))
-    assert np.all(r <= 1.0 + 1e-12)
+    t = np.arange(1, len(gs) + 1)
+    assert np.all(r <= A.adamax_step_bound(t) * (1 + 1e-12))
+    assert np.all(r <= 1.00910)
+
+
+@pytest.mark.parametrize("t", [1, 2, 10, 100, 5000])
+def test_adamax_bound_is_attained_and_slightly_above_lr(t):
+    g = A.adamax_worst_gradients(t)
+    r = abs(run_rule(rules.adamax, rules.adamax_init, g, lr=1.0)[-1])
+    assert r == pytest.approx(float(A.adamax_step_bound(t)), rel=1e-10)
+    if t > 1:
+        assert r > 1.0
+    assert float(A.adamax_step_bound(10**6)) == pytest.approx(0.1 / (1 - 0.9 / 0.999), rel=1e-12)
+
+
+def test_adamax_eps_conventions_agree_at_zero_eps():
+    rng = np.random.default_rng(8)
+    gs = rng.standard_normal(30)
+    a = run_rule(rules.adamax, rules.adamax_init, gs, eps=0.0, eps_in_max=True)
+    b = run_rule(rules.adamax, rules.adamax_init, gs, eps=0.0, eps_in_max=False)
+    np.testing.assert_array_equal(a, b)
 
 
 def test_temporal_average_is_closer_to_the_optimum():

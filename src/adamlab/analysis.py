@@ -186,6 +186,27 @@ def infinity_norm_limit(grads: Sequence[float], beta2: float) -> float:
     return float(np.max(beta2 ** (g.size - 1 - np.arange(g.size)) * g))
 
 
+def adamax_step_bound(t, beta1: float = 0.9, beta2: float = 0.999):
+    """The largest |Delta_t| / alpha AdaMax can take at step t (eps = 0); slightly above 1.
+
+    u_t >= beta2^k |g_{t-k}| bounds every past gradient, so
+    |m_t| <= (1 - beta1) u_t sum_{k<t} (beta1 / beta2)^k, and the step is at most
+    (1 - beta1) (1 - r^t) / ((1 - r)(1 - beta1^t)) with r = beta1 / beta2: about 1.009 with the
+    defaults. Equality holds for same-sign gradients that shrink by beta2 per step.
+    """
+    _check_betas(beta1, beta2)
+    if beta1 >= beta2:
+        raise ValueError(f"the bound needs beta1 < beta2, got beta1={beta1}, beta2={beta2}")
+    r = beta1 / beta2
+    t = np.asarray(t, dtype=float)
+    return (1 - beta1) * (1 - r**t) / ((1 - r) * (1 - beta1**t))
+
+
+def adamax_worst_gradients(t: int, beta2: float = 0.999) -> np.ndarray:
+    """The t gradients that reach ``adamax_step_bound``: g_i = beta2^-(t-i), ending at 1."""
+    return (1.0 / beta2) ** np.arange(t)[::-1]
+
+
 def averaged_run(
     rule: Rule | str, grad: Callable, x0, steps: int, beta_avg: float = 0.999, **hyper
 ):
