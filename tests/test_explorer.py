@@ -200,3 +200,13 @@ def test_static_forms_hold_one_frame_per_value():
         assert lr == explorer.best_lr(name, "saddle", (0.01, 0.1), steps=10)
     html = explorer.static_tour(result, dpi=20)
     assert html.data.count("data:image/png;base64") == len(rules.RULES)
+
+
+def test_contour_grid_cache_tells_landscapes_apart():
+    from adamlab.landscapes import quadratic
+
+    _, _, z20 = explorer._log_gap_grid(quadratic(1.0, 20.0), 30)
+    _, _, z50 = explorer._log_gap_grid(quadratic(1.0, 50.0), 30)
+    assert not np.array_equal(z20, z50)
+    _, _, again = explorer._log_gap_grid(quadratic(1.0, 20.0), 30)
+    assert again is z20  # the same landscape is served from the cache

@@ -24,7 +24,7 @@ KNOB_NAMES = {"beta1": ("beta1", "mu"), "beta2": ("beta2", "alpha", "rho")}
 COLORS = {
     "SGD": "#000000", "Momentum": "#E69F00", "Nesterov": "#999933", "AdaGrad": "#D55E00",
     "RMSProp": "#009E73", "AdaDelta": "#56B4E9", "Adam": "#0072B2",
-    "Adam (no bias correction)": "#CC79A7", "Adam (efficient form)": "#332288",
+    "Adam (no bias correction)": "#EE3377", "Adam (efficient form)": "#332288",
     "AMSGrad": "#882255", "AdamW": "#117733", "AdaMax": "#AA4499",
 }
 
@@ -140,12 +140,30 @@ def best_lr(
     return next(lr for score, lr in scores if score <= best + 1e-12)
 
 
+_GRIDS: dict = {}
+
+
+def _log_gap_grid(land: Landscape, n: int):
+    """log10 of f - f(min) on an n x n grid over the bounds, cached: the figures redraw it often.
+
+    The key holds f's values at a few points, so two landscapes that share a name but not a
+    function (quadratic(1, 20) and quadratic(1, 50)) never share a grid.
+    """
+    (x0, x1), (y0, y1) = land.bounds
+    probes = tuple(land.f(np.array(p, dtype=float)) for p in
+                   [land.start, land.minimum, (x0, y0), (x1, y1), (x0, y1), (x1, y0)])
+    key = (land.name, land.bounds, n, probes)
+    if key not in _GRIDS:
+        X, Y = np.meshgrid(np.linspace(x0, x1, n), np.linspace(y0, y1, n))
+        Z = np.vectorize(lambda x, y: land.f(np.array([x, y])))(X, Y) - land.f(land.minimum)
+        logZ = np.log10(np.maximum(Z, 1e-12) + 1e-3 * (Z.max() - Z.min()))
+        _GRIDS[key] = (X, Y, logZ)
+    return _GRIDS[key]
+
+
 def _contour(ax, land: Landscape, n: int = 120) -> None:
     (x0, x1), (y0, y1) = land.bounds
-    X, Y = np.meshgrid(np.linspace(x0, x1, n), np.linspace(y0, y1, n))
-    f_min = land.f(land.minimum)
-    Z = np.vectorize(lambda x, y: land.f(np.array([x, y])))(X, Y) - f_min
-    logZ = np.log10(np.maximum(Z, 1e-12) + 1e-3 * (Z.max() - Z.min()))
+    X, Y, logZ = _log_gap_grid(land, n)
     levels = np.unique(np.quantile(logZ, np.linspace(0.0, 1.0, 16)))
     ax.contourf(X, Y, logZ, levels=levels, cmap="Greys_r", alpha=0.45)
     ax.contour(X, Y, logZ, levels=levels, colors="grey", linewidths=0.4)
