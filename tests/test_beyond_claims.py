@@ -50,6 +50,17 @@ def test_gamma_condition_of_the_theorem_holds_for_the_counterexample():
     assert 0.0**2 / math.sqrt(beta2) < 1  # Kingma & Ba's gamma = beta1^2 / sqrt(beta2) < 1
 
 
+def test_gamma_is_negative_for_adam_only():
+    C = 3.0
+    g = np.array([C if t % 3 == 1 else -1.0 for t in range(1, 301)])
+    beta2 = 1 / (1 + C**2)
+    assert A.gamma_increments(g, "adam", beta2=beta2).min() < 0
+    assert A.gamma_increments(g, "amsgrad", beta2=beta2).min() >= 0
+    assert A.gamma_increments(g, "adagrad").min() >= 0
+    with pytest.raises(ValueError, match="method must be"):
+        A.gamma_increments(g, "sgd")
+
+
 def test_synthetic_1010_setup():
     proj = lambda x: np.clip(x, -1.0, 1.0)  # noqa: E731
     hp = dict(beta1=0.9, beta2=0.99, eps=1e-8)

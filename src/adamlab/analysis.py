@@ -269,6 +269,33 @@ def run_online(
     return path
 
 
+def gamma_increments(grads, method: str, lr: float = 0.5, beta2: float = 0.1) -> np.ndarray:
+    """Gamma_t = sqrt(s_t) / lr_t - sqrt(s_{t-1}) / lr_{t-1}, t = 2..T, for a 1-D gradient sequence.
+
+    s_t is the second-moment estimate that divides the step and lr_t the step size:
+    "adam": bias-corrected EMA of g^2, lr_t = lr / sqrt(t); "amsgrad": running maximum of the
+    uncorrected EMA (Reddi et al.'s Algorithm 2), lr_t = lr / sqrt(t); "adagrad": sum of g^2,
+    lr_t = lr. Kingma & Ba's convergence proof needs Gamma_t >= 0 (Reddi et al., 2018).
+    """
+    g2 = np.asarray(grads, dtype=float) ** 2
+    t = np.arange(1, g2.size + 1)
+    if method == "adagrad":
+        s, lr_t = np.cumsum(g2), np.full(g2.size, lr)
+    elif method in ("adam", "amsgrad"):
+        _check_betas(0.0, beta2)
+        v = np.empty_like(g2)
+        acc = 0.0
+        for i, x in enumerate(g2):
+            acc = beta2 * acc + (1 - beta2) * x
+            v[i] = acc
+        s = v / (1 - beta2**t) if method == "adam" else np.maximum.accumulate(v)
+        lr_t = lr / np.sqrt(t)
+    else:
+        raise ValueError(f"method must be 'adam', 'amsgrad' or 'adagrad', got {method!r}")
+    inv = np.sqrt(s) / lr_t
+    return np.diff(inv)
+
+
 def synthetic_grad(
     big: float = 1010.0,
     small: float = -10.0,
