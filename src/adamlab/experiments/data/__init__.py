@@ -7,15 +7,16 @@ is ever substituted silently. Files come from the data directory (``root``, else
 there with ``pooch`` and checked against their published checksums.
 """
 
+from .cifar10 import load_cifar10, zca_fit
 from .dataset import DataError, Dataset
 from .files import FILES, check, data_dir, format_check
 from .imdb import load_imdb, tokenize
 from .mnist import load_mnist, read_idx
 
 __all__ = ["DataError", "Dataset", "FILES", "check", "data_dir", "format_check",
-           "load_imdb", "load_mnist", "read_idx", "tokenize"]
+           "load_cifar10", "zca_fit", "load_imdb", "load_mnist", "read_idx", "tokenize"]
 
-_LOADERS = {"mnist": load_mnist, "imdb": load_imdb}
+_LOADERS = {"mnist": load_mnist, "imdb": load_imdb, "cifar10": load_cifar10}
 
 
 def load(name: str, root=None, **kw) -> Dataset:
