@@ -198,3 +198,55 @@ def test_state_dict_keys_and_reload():
     opt2 = torch.optim.Adam([p])
     opt2.load_state_dict(sd)
     assert A.adam_state_from_torch(opt2, p).t == 1
+
+
+def _adam_modes(G, w0, lr, wd):
+    out = {}
+    for mode in ("l2", "decoupled"):
+        w, state = w0.copy(), rules.adam_init(w0)
+        for g in G:
+            if mode == "l2":
+                u, state = rules.adam(g + wd * w, state, lr=lr)
+            else:
+                u, state = rules.adamw(g, state, w, lr=lr, weight_decay=wd)
+            w = w + u
+        out[mode] = w
+    return out
+
+
+def _torch_run(cls, G, w0, **kw):
+    p = torch.nn.Parameter(torch.tensor(w0, dtype=torch.float64))
+    opt = cls([p], **kw)
+    for g in G:
+        p.grad = torch.tensor(g, dtype=torch.float64)
+        opt.step()
+    return p.detach().numpy()
+
+
+def test_weight_decay_modes_are_torchs_adam_and_adamw():
+    G = np.random.default_rng(0).standard_normal((50, 3)) * np.array([0.01, 1.0, 100.0])
+    w0 = np.ones(3)
+    ours = _adam_modes(G, w0, 1e-3, 0.1)
+    kw = dict(lr=1e-3, weight_decay=0.1, foreach=False)
+    np.testing.assert_allclose(_torch_run(torch.optim.Adam, G, w0, **kw), ours["l2"], rtol=1e-12)
+    np.testing.assert_allclose(
+        _torch_run(torch.optim.AdamW, G, w0, **kw), ours["decoupled"], rtol=1e-12
+    )
+    assert np.max(np.abs(ours["l2"] - ours["decoupled"])) > 1e-3  # the two really differ
+
+
+def test_zero_gradients_after_one_step_slide_five_full_steps():
+    p = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
+    opt = torch.optim.Adam([p], lr=0.1)
+    p.grad = torch.ones(1, dtype=torch.float64)
+    opt.step()
+    start = p.item()
+    state = A.adam_state_from_torch(opt, p)
+    total = 0.0
+    for _ in range(1000):
+        p.grad = torch.zeros(1, dtype=torch.float64)
+        opt.step()
+        u, state = rules.adam(np.zeros(1), state, lr=0.1)
+        total += float(u[0])
+    assert start - p.item() == pytest.approx(-total, rel=1e-10)
+    assert start - p.item() == pytest.approx(0.5, abs=0.01)
