@@ -89,27 +89,27 @@ def browser():
         browser.close()
 
 
-# Run in the page once it has loaded: wait for MathJax 2 to finish its first typesetting pass.
+# Run in the page once it has loaded: wait for MathJax 3 to finish typesetting the page.
 WAIT_FOR_MATHJAX = """() => new Promise((resolve) => {
   if (!document.querySelector('span.math, div.math')) { resolve('no math'); return; }
   const start = Date.now();
   (function poll() {
-    if (window.MathJax && MathJax.Hub && MathJax.Hub.Register) {
-      MathJax.Hub.Register.StartupHook('End', () => MathJax.Hub.Queue(() => resolve('typeset')));
+    if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+      MathJax.startup.promise.then(() => resolve('typeset'), (e) => resolve('failed: ' + e));
     } else if (Date.now() - start > 20000) { resolve('MathJax never loaded');
     } else { setTimeout(poll, 100); }
   })();
 })"""
 
-# Math elements MathJax did not turn into SVG, and TeX errors it reported.
+# Math elements MathJax did not typeset, and the TeX errors it reported.
 UNTYPESET_MATH = """() => {
   const math = [...document.querySelectorAll('span.math, div.math')];
-  const raw = math.filter(el => !el.querySelector('.MathJax_SVG, .MathJax_SVG_Display, svg'));
+  const raw = math.filter(el => !el.querySelector('mjx-container'));
   return {
     total: math.length,
     raw: raw.map(el => el.textContent.trim().slice(0, 80)),
-    errors: [...document.querySelectorAll('.merror, .MathJax_Error')]
-      .map(el => el.textContent.slice(0, 80)),
+    errors: [...document.querySelectorAll('mjx-merror, .MathJax_Error')]
+      .map(el => (el.getAttribute('data-mjx-error') || el.textContent).slice(0, 80)),
   };
 }"""
 
@@ -120,8 +120,8 @@ RAW_TEX_IN_PROSE = r"""() => {
   const hits = [];
   while (walker.nextNode()) {
     const node = walker.currentNode;
-    if (node.parentElement.closest('pre, code, script, style, .highlight, .MathJax_SVG, '
-        + '.MathJax_SVG_Display, .MJX_Assistive_MathML, .output')) continue;
+    if (node.parentElement.closest('pre, code, script, style, .highlight, mjx-container, '
+        + '.output')) continue;
     const text = node.textContent;
     const tex = /\\\(|\\\[|\$\$|\\begin\{|\\frac\{|\\mathbf\{/;
     if (tex.test(text)) hits.push(text.trim().slice(0, 80));
@@ -194,8 +194,8 @@ def test_page_works_in_a_browser(name, browser, base_url):
         problems.append(f"failed requests: {failed}")
     if errors:
         problems.append(f"console errors: {errors}")
-    if mathjax == "MathJax never loaded":
-        problems.append("the page has math but MathJax did not load")
+    if mathjax not in ("no math", "typeset"):
+        problems.append(f"the page has math but MathJax did not typeset it: {mathjax}")
     if math["raw"]:
         problems.append(f"math left as raw TeX: {math['raw']}")
     if math["errors"]:

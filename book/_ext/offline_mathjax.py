@@ -1,13 +1,14 @@
 """Serve MathJax from the site itself, so that pages render math with no internet at all.
 
-The MathJax 2.7 files come from the PyPI package ``jupyter-server-mathjax`` (pinned in
-requirements.txt). At every build they are copied into ``_build/html/_static/mathjax``;
-nothing of MathJax is committed to the repository. ``_config.yml`` points ``mathjax_path``
-at the copy and gives MathJax 2 its configuration (``mathjax2_config``).
+The MathJax 3.2.2 files come from the PyPI package ``sphinx-mathjax-offline`` (pinned in
+requirements.txt; we use its files, not its Sphinx hook). At every build they are copied into
+``_build/html/_static/mathjax``; nothing of MathJax is committed to the repository.
+``_config.yml`` points ``mathjax_path`` at ``mathjax/tex-chtml.js`` in that copy.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import shutil
 from pathlib import Path
 
@@ -17,22 +18,23 @@ from sphinx.errors import ExtensionError
 # Where the copy goes, relative to the output's _static folder; _config.yml's mathjax_path
 # must start with it.
 TARGET = "mathjax"
-# Translations of MathJax's menus are not needed by an English book and are a fifth of the size.
-SKIPPED = ("localization", "LICENSE.txt")
+# Other MathJax bundles the site does not load (it loads tex-chtml.js, which fetches its fonts
+# and TeX extensions from this folder on demand).
+SKIPPED = ("tex-svg*.js", "tex-mml-*.js", "mml-*.js", "tex-chtml-full*.js", "node-main.js")
 
 
 def mathjax_source() -> Path:
-    """The folder of the installed MathJax 2.7 distribution (the one holding MathJax.js)."""
+    """The folder of the installed MathJax 3 distribution (the one holding tex-chtml.js)."""
     try:
-        import jupyter_server_mathjax
-    except ImportError as exc:  # pragma: no cover - depends on the environment
+        dist = importlib.metadata.distribution("sphinx-mathjax-offline")
+    except importlib.metadata.PackageNotFoundError as exc:
         raise ExtensionError(
-            "offline_mathjax needs the package jupyter-server-mathjax, which ships MathJax: "
+            "offline_mathjax needs the package sphinx-mathjax-offline, which ships MathJax: "
             "install the book's requirements with `pip install -r requirements.txt`"
         ) from exc
-    source = Path(jupyter_server_mathjax.__file__).parent / "static"
-    if not (source / "MathJax.js").is_file():
-        raise ExtensionError(f"no MathJax.js under {source}: reinstall jupyter-server-mathjax")
+    source = Path(dist.locate_file("sphinx-mathjax-offline/static/mathjax"))
+    if not (source / "tex-chtml.js").is_file():
+        raise ExtensionError(f"no tex-chtml.js under {source}: reinstall sphinx-mathjax-offline")
     return source
 
 
@@ -41,7 +43,7 @@ def check_config(app: Sphinx, config) -> None:
     if not path.startswith(TARGET + "/"):
         raise ExtensionError(
             f"mathjax_path is {path!r}, but offline_mathjax serves MathJax from "
-            f"'{TARGET}/MathJax.js': set sphinx.config.mathjax_path to that in _config.yml"
+            f"'{TARGET}/tex-chtml.js': set sphinx.config.mathjax_path to that in _config.yml"
         )
 
 
