@@ -236,3 +236,18 @@ def test_draw_explorer_draws_two_panels():
     assert len(fig.axes) == 2
     assert len(fig.axes[0].patches) == 10  # one bar per input
     plt.close(fig)
+
+
+def test_static_slider_player_needs_no_internet():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import re
+
+    from adamlab.interactive import static_slider
+
+    html = static_slider(lambda fig, v: fig.add_subplot().plot([0, v]), [1, 2], alt="a line").data
+    assert "font-awesome" not in html and "<i class=" not in html
+    assert not [u for u in re.findall(r'(?:href|src)="([^"]*)"', html) if "://" in u]
+    assert 'alt="a line"' in html
+    assert html.count("<button") == 9  # every control kept, drawn as a character

@@ -8,6 +8,7 @@ function to an ipywidgets control for readers who run the notebook.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from html import escape
 
@@ -44,7 +45,33 @@ def static_slider(
     plt.close(fig)
     description = alt or f"Figure with a slider over {len(values)} precomputed frames"
     html = html.replace("<img id=", f'<img alt="{escape(description)}" id=', 1)
-    return HTML(html)
+    return HTML(offline_player(html))
+
+
+# matplotlib's player draws its buttons with Font Awesome 4 icons, fetched from a CDN. The site
+# must render with no internet, so the stylesheet link goes and each icon becomes a character.
+_CDN_STYLESHEET = re.compile(r'<link rel="stylesheet"\s+href="https?://[^"]*font-awesome[^"]*">')
+_ICONS = {
+    "fa fa-minus": "\u2212",  # slower
+    "fa fa-fast-backward": "\u21e4",  # first frame
+    "fa fa-step-backward": "\u25c1",  # previous frame
+    "fa fa-play fa-flip-horizontal": "\u25c0",  # play backwards
+    "fa fa-pause": "\u275a\u275a",  # pause
+    "fa fa-play": "\u25b6",  # play
+    "fa fa-step-forward": "\u25b7",  # next frame
+    "fa fa-fast-forward": "\u21e5",  # last frame
+    "fa fa-plus": "+",  # faster
+}
+
+
+def offline_player(html: str) -> str:
+    """Make a ``to_jshtml`` player self-contained: no stylesheet from a CDN, text buttons."""
+    html = _CDN_STYLESHEET.sub("", html)
+    for css_class, char in _ICONS.items():
+        html = html.replace(f'<i class="{css_class}"></i>', char)
+    if "://" in "".join(re.findall(r'(?:href|src)="([^"]*)"', html)):
+        raise ValueError("the animation player still refers to an external resource")
+    return html
 
 
 def live_slider(draw: Callable[[plt.Figure, object], None], figsize=(6.0, 3.6), **controls):
