@@ -281,3 +281,42 @@ def test_bad_input_is_named():
         A.worst_case_ratio(0.99, 0.9)
     with pytest.raises(ValueError, match="p must"):
         A.lp_moment_root([1.0], 0.5, 0.9)
+
+
+def test_adam_with_beta2_to_one_and_sqrt_decay_follows_adagrads_path():
+    G = np.random.default_rng(2).standard_normal((400, 3)) * np.array([1.0, 0.01, 100.0])
+
+    def online(x, t):
+        return G[t - 1]
+
+    ada = A.run_online("AdaGrad", online, np.zeros(3), 400, lr=0.1, decay="none", eps=0.0)
+    gaps = []
+    for d in (1e-2, 1e-4, 1e-6):
+        adam = A.run_online(
+            "Adam", online, np.zeros(3), 400, lr=0.1, beta1=0.0, beta2=1 - d, eps=0.0
+        )
+        gaps.append(np.max(np.abs(adam - ada)) / np.max(np.abs(ada)))
+    assert gaps[0] > 10 * gaps[1] > 100 * gaps[2] and gaps[2] < 1e-5
+    uncorrected = A.run_online(
+        "Adam (no bias correction)",
+        online,
+        np.zeros(3),
+        400,
+        lr=0.1,
+        beta1=0.0,
+        beta2=1 - 1e-6,
+        eps=0.0,
+    )
+    assert np.max(np.abs(uncorrected)) > 100 * np.max(np.abs(ada))
+
+
+def test_correction_rescales_the_uncorrected_step_by_the_warmup_factor():
+    rng = np.random.default_rng(9)
+    grads = rng.standard_normal(300) + 0.3
+    corrected = run_rule(rules.adam, rules.adam_init, grads, eps=0.0)
+    raw = run_rule(rules.adam_no_bias_correction, rules.adam_init, grads, eps=0.0)
+    t = np.arange(1, 301)
+    np.testing.assert_allclose(corrected / raw, np.sqrt(1 - B2**t) / (1 - B1**t), rtol=1e-10)
+    c = np.sqrt(1 - B2 ** np.arange(1, 20001)) / (1 - B1 ** np.arange(1, 20001))
+    assert c[0] == pytest.approx(0.316, abs=1e-3) and np.all(c < 1)
+    assert 3800 < np.argmax(c >= 0.99) + 1 < 4000

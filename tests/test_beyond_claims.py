@@ -250,3 +250,10 @@ def test_zero_gradients_after_one_step_slide_five_full_steps():
         total += float(u[0])
     assert start - p.item() == pytest.approx(-total, rel=1e-10)
     assert start - p.item() == pytest.approx(0.5, abs=0.01)
+
+
+def test_state_of_a_parameter_that_never_had_a_gradient_is_t_zero():
+    p = torch.nn.Parameter(torch.ones(2))
+    opt = torch.optim.Adam([p])
+    state = A.adam_state_from_torch(opt, p)
+    assert state.t == 0 and not state.m.any() and not state.v.any()
