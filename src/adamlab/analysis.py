@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from . import rules
+from . import landscapes, rules
 from .rules import RULES, Rule
 
 
@@ -248,25 +248,22 @@ def run_online(
     """Projected online optimization with step size lr_t = lr / sqrt(t) (``decay="sqrt"``) or lr.
 
     ``online_grad(x, t)`` gives the gradient of the loss f_t, t = 1, 2, ... Returns the path of
-    shape (steps + 1, d): x_0, then the iterate after each step.
+    shape (steps + 1, d): x_0, then the iterate after each step (``landscapes.run``).
     """
     if decay not in ("sqrt", "none"):
         raise ValueError(f"decay must be 'sqrt' (lr / sqrt(t)) or 'none', got {decay!r}")
-    if isinstance(rule, str):
-        rule = RULES[rule]
-    hp = {**rule.defaults, **hyper}
-    x = np.array(x0, dtype=float)
-    state = rule.init(x)
-    path = np.empty((steps + 1, x.size))
-    path[0] = x
-    for t in range(1, steps + 1):
-        hp["lr"] = lr / math.sqrt(t) if decay == "sqrt" else lr
-        update, state = rule.step(online_grad(x, t), state, **hp)
-        x = x + update
-        if project is not None:
-            x = project(x)
-        path[t] = x
-    return path
+    schedule = (lambda t: 1.0 / math.sqrt(t)) if decay == "sqrt" else None
+    return landscapes.run(
+        rule,
+        online_grad,
+        x0,
+        steps,
+        project=project,
+        online=True,
+        lr_schedule=schedule,
+        lr=lr,
+        **hyper,
+    )
 
 
 def gamma_increments(grads, method: str, lr: float = 0.5, beta2: float = 0.1) -> np.ndarray:
