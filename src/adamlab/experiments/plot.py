@@ -1,0 +1,196 @@
+"""Figures in the paper's layout from a results store: mean over seeds with the min-max band.
+
+For every curve (optimizer) the hyperparameter setting with the lowest final training cost,
+averaged over seeds, is the one drawn: the paper's "results are reported using the best
+hyper-parameter setting". A diverged run counts as an infinite cost.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections import defaultdict
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .sweep import load_results
+
+COLORS = {"Adam": "#d62728", "AdaGrad": "#1f77b4", "SGDNesterov": "#2ca02c", "RMSProp": "#9467bd",
+          "AdaDelta": "#8c564b", "L-BFGS": "#ff7f0e"}
+
+
+def color(label: str) -> str:
+    return COLORS.get(label.split("+")[0].split(" ")[0], "#555555")
+
+
+def _key(r: dict) -> str:
+    return json.dumps(r["config"]["opt_kw"], sort_keys=True)
+
+
+def _final(r: dict, metric: str = "train_loss") -> float:
+    v = r["history"][metric][-1] if r["history"][metric] else math.inf
+    return v if r["status"] == "done" and math.isfinite(v) else math.inf
+
+
+def group(results: list[dict]) -> dict[str, dict[str, list[dict]]]:
+    """label -> setting (JSON of opt_kw) -> the runs (one per seed)."""
+    out: dict = defaultdict(lambda: defaultdict(list))
+    for r in results:
+        out[r["config"]["label"]][_key(r)].append(r)
+    return out
+
+
+def best_settings(results: list[dict], metric: str = "train_loss") -> dict[str, dict]:
+    """For each label, the setting whose mean final cost over its seeds is lowest."""
+    best = {}
+    for label, by_setting in group(results).items():
+        scored = sorted((float(np.mean([_final(r, metric) for r in runs])), key)
+                        for key, runs in by_setting.items())
+        final, key = scored[0]
+        best[label] = {"setting": json.loads(key), "final": final,
+                       "seeds": len(by_setting[key]), "grid": [json.loads(k) for _, k in scored],
+                       "grid_final": [f for f, _ in scored]}
+    return best
+
+
+def curve(runs: list[dict], x: str = "epoch", y: str = "train_loss"):
+    """x, mean, min, max over the runs (seeds), cut to the shortest (a diverged run ends early)."""
+    n = min(len(r["history"][y]) for r in runs)
+    ys = np.array([r["history"][y][:n] for r in runs], dtype=float)
+    xs = np.array(runs[0]["history"][x][:n], dtype=float)
+    if x == "wall":  # wall time differs per seed: average it too
+        xs = np.array([r["history"][x][:n] for r in runs], dtype=float).mean(0)
+    return xs, ys.mean(0), ys.min(0), ys.max(0)
+
+
+def draw(ax, results: list[dict], x: str = "epoch", y: str = "train_loss", xmax=None,
+         log: bool = False, labels=None) -> None:
+    """One panel: each label's best setting, mean line and min-max band over seeds."""
+    best = best_settings(results)
+    groups = group(results)
+    for label in labels or sorted(groups):
+        if label not in groups:
+            continue
+        runs = groups[label][json.dumps(best[label]["setting"], sort_keys=True)]
+        xs, mean, lo, hi = curve(runs, x, y)
+        if xmax is not None:
+            keep = xs <= xmax + 1e-9
+            xs, mean, lo, hi = xs[keep], mean[keep], lo[keep], hi[keep]
+        dashed = "dropout" not in label and any("dropout" in k for k in groups)
+        lr = best[label]["setting"].get("lr")
+        name = f"{label} (α={lr:g})" if lr is not None else label
+        ax.plot(xs, mean, color=color(label), ls="--" if dashed else "-", lw=1.6, label=name)
+        if len(runs) > 1:
+            ax.fill_between(xs, lo, hi, color=color(label), alpha=0.2, lw=0)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel({"epoch": "epochs", "wall": "wall-clock seconds",
+                   "batch_epoch": "epochs"}[x])
+    ax.set_ylabel("training cost")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+
+
+def _load(source) -> list[dict]:
+    if isinstance(source, (str, os.PathLike)):
+        results = load_results(source)
+        if not results:
+            raise ValueError(f"no results in {source}; run `adamlab run` for this figure first")
+        return results
+    return list(source)
+
+
+def plot_figure(name: str, source, report_epochs=None):
+    """The figure for one spec name, from a store folder or a list of results."""
+    results = _load(source)
+    if name.startswith("fig1") or name == "fig2-dropout":
+        fig, ax = plt.subplots(figsize=(5.2, 3.8))
+        draw(ax, results, log=name == "fig2-dropout")
+        ax.set_title(results[0]["config"]["figure"])
+    elif name == "fig2-deterministic":
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+        draw(axes[0], results, log=True)
+        axes[0].set_xlabel("epochs (L-BFGS: full-batch iterations)")
+        draw(axes[1], results, x="wall", log=True)
+    elif name == "fig3":
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+        draw(axes[0], results, x="batch_epoch", y="batch_loss", xmax=3)
+        axes[0].set_title("first 3 epochs (minibatch cost)")
+        draw(axes[1], results, log=True)
+        axes[1].set_title("all epochs (training cost)")
+    elif name == "fig4":
+        fig = plot_fig4(results, report_epochs)
+    else:
+        raise ValueError(f"no figure layout for {name!r}")
+    fig.tight_layout()
+    return fig
+
+
+def fig4_table(results: list[dict], epoch: int):
+    """(beta1, beta2, bias_correction) -> (log10 alpha values, mean cost at ``epoch``)."""
+    table: dict = defaultdict(list)
+    for r in results:
+        kw = r["config"]["opt_kw"]
+        h = r["history"]
+        cost = h["train_loss"][h["epoch"].index(epoch)] if epoch in h["epoch"] else math.inf
+        table[(kw["betas"][0], kw["betas"][1], kw["bias_correction"], kw["lr"])].append(cost)
+    out: dict = defaultdict(lambda: ([], []))
+    for (b1, b2, bc, lr), costs in sorted(table.items()):
+        xs, ys = out[(b1, b2, bc)]
+        xs.append(math.log10(lr))
+        ys.append(float(np.mean(costs)) if all(map(math.isfinite, costs)) else math.inf)
+    return dict(out)
+
+
+def plot_fig4(results: list[dict], report_epochs=None):
+    epochs = report_epochs or sorted({max(r["history"]["epoch"]) for r in results})[-1:]
+    betas2 = sorted({r["config"]["opt_kw"]["betas"][1] for r in results})
+    betas1 = sorted({r["config"]["opt_kw"]["betas"][0] for r in results})
+    fig, axes = plt.subplots(len(betas1), len(betas2) * len(epochs), sharey=True,
+                             figsize=(3.0 * len(betas2) * len(epochs), 2.6 * len(betas1)),
+                             squeeze=False)
+    finite = [c for r in results for c in r["history"]["train_loss"] if math.isfinite(c)]
+    cap = float(np.percentile(finite, 5)) * 3 if finite else 1.0  # blow-ups drawn at the top
+    for e_i, epoch in enumerate(epochs):
+        table = fig4_table(results, epoch)
+        for i, b1 in enumerate(betas1):
+            for j, b2 in enumerate(betas2):
+                ax = axes[i, e_i * len(betas2) + j]
+                for bc, col, name in ((True, "red", "bias correction"), (False, "green", "none")):
+                    if (b1, b2, bc) not in table:
+                        continue
+                    xs, ys = table[(b1, b2, bc)]
+                    ys = np.minimum(np.array(ys, dtype=float), cap)
+                    ax.plot(xs, ys, "o-", color=col, ms=3, label=name)
+                ax.set_title(f"{epoch} ep · β1={b1:g} β2={b2:g}", fontsize=8)
+                ax.grid(alpha=0.3)
+                if i == len(betas1) - 1:
+                    ax.set_xlabel("log10(α)")
+                if j == 0 and e_i == 0:
+                    ax.set_ylabel("loss (−ELBO)")
+    axes[0, 0].legend(fontsize=7)
+    axes[0, 0].set_ylim(top=cap * 1.02)
+    return fig
+
+
+def provenance_line(results: list[dict]) -> str:
+    """Who ran it, where, with what: one line for a figure caption."""
+    p = results[0]["provenance"]
+    devices = sorted({r["provenance"]["device"] for r in results})
+    commits = sorted({r["provenance"]["git_commit"][:12] for r in results})
+    wall = sum(r["wall_time_s"] for r in results)
+    finished = max(r["finished"] for r in results)
+    diverged = sum(r["status"] == "diverged" for r in results)
+    return (f"{len(results)} runs ({diverged} diverged), {' / '.join(devices)}, commit "
+            f"{', '.join(commits)}, torch {p['versions']['torch']}, training time "
+            f"{wall / 60:.1f} min in all, last finished {finished}, command `{p['command']}`")
+
+
+def save(fig, path: str | os.PathLike) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    return path

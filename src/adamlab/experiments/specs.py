@@ -1,0 +1,234 @@
+"""The paper's experiments as data: one ``Figure`` per figure panel, two scales each.
+
+``paper`` follows Kingma & Ba §6 (sizes, epochs, batch sizes) plus the settings a reproduction
+must assume (see ``assumed``); its grids are our "dense grid" and it runs 3 seeds.
+``quick`` uses a fixed random subset of the same real data, fewer epochs and a small grid, so
+that a whole figure runs in about two minutes on a 2-core CPU.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+from .train import RunConfig
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One optimizer in a panel; ``grid[scale]`` lists the values each hyperparameter takes."""
+
+    label: str
+    optimizer: str
+    fixed: dict = field(default_factory=dict)
+    grid: dict = field(default_factory=dict)          # scale -> {hyper: (values...)}
+    model_kw: dict = field(default_factory=dict)      # overrides of the figure's model_kw
+    batch_size: int | None = None
+    epochs: dict | None = None                        # scale -> epochs, when not the figure's
+
+
+@dataclass(frozen=True)
+class Scale:
+    epochs: int
+    seeds: tuple[int, ...]
+    n_train: int | None = None
+    eval_n: int | None = None
+    report_epochs: tuple[int, ...] = ()               # Fig. 4: the epochs its panels show
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    title: str
+    dataset: str
+    model: str
+    curves: tuple[Curve, ...]
+    scales: dict
+    model_kw: dict = field(default_factory=dict)
+    batch_size: int = 128
+    schedule: str | None = None
+    points_per_epoch: int = 0
+    log_vhat: bool = False
+    stated: tuple[str, ...] = ()
+    assumed: tuple[str, ...] = ()
+
+    def runs(self, scale: str, seeds=None, only: dict | None = None) -> list[RunConfig]:
+        """Every run of the sweep: each curve x its grid x the seeds.
+
+        ``only`` maps a curve label to one chosen setting (from ``tune``): then that curve runs
+        just that setting.
+        """
+        if scale not in self.scales:
+            raise ValueError(f"{self.name}: unknown scale {scale!r}; "
+                             f"use one of {sorted(self.scales)}")
+        sc = self.scales[scale]
+        seeds = tuple(sc.seeds if seeds is None else seeds)
+        out = []
+        for c in self.curves:
+            if only is not None and c.label in only:
+                settings = [only[c.label]]
+            else:
+                grid = c.grid.get(scale, {})
+                keys = sorted(grid)
+                combos = itertools.product(*(grid[k] for k in keys))
+                settings = [dict(zip(keys, vals, strict=True)) for vals in combos]
+            for setting, seed in itertools.product(settings, seeds):
+                out.append(RunConfig(
+                    figure=self.name, label=c.label, dataset=self.dataset, model=self.model,
+                    optimizer=c.optimizer, epochs=(c.epochs or {}).get(scale, sc.epochs),
+                    seed=seed, batch_size=c.batch_size or self.batch_size,
+                    model_kw={**self.model_kw, **c.model_kw}, opt_kw={**c.fixed, **setting},
+                    schedule=self.schedule if c.optimizer != "LBFGS" else None,
+                    n_train=sc.n_train, eval_n=sc.eval_n, points_per_epoch=self.points_per_epoch,
+                    log_vhat=self.log_vhat and c.optimizer == "Adam",
+                ))
+        return out
+
+
+def _lr(paper, quick):
+    return {"paper": {"lr": tuple(paper)}, "quick": {"lr": tuple(quick)}}
+
+
+NESTEROV = {"momentum": 0.9, "nesterov": True}
+ADADELTA = {"lr": 1.0, "rho": 0.95, "eps": 1e-6}
+
+FIGURES: dict[str, Figure] = {}
+
+
+def _add(fig: Figure) -> None:
+    FIGURES[fig.name] = fig
+
+
+_add(Figure(
+    name="fig1-mnist", title="Logistic regression, MNIST (Fig. 1, left)",
+    dataset="mnist", model="logreg", model_kw={"d_in": 784, "n_classes": 10, "l2": 1e-4},
+    schedule="inv_sqrt",
+    curves=(
+        Curve("Adam", "Adam", grid=_lr((1e-3, 3e-3, 1e-2, 3e-2), (3e-3, 1e-2))),
+        Curve("SGDNesterov", "SGD", NESTEROV, grid=_lr((0.03, 0.1, 0.3, 1.0), (0.1, 0.3))),
+        Curve("AdaGrad", "Adagrad", grid=_lr((0.01, 0.03, 0.1, 0.3), (0.03, 0.1))),
+    ),
+    scales={"paper": Scale(epochs=45, seeds=(0, 1, 2)),
+            "quick": Scale(epochs=8, seeds=(0, 1), n_train=12_000)},
+    stated=("raw 784-pixel vectors, softmax regression with L2", "minibatch 128",
+            "alpha_t = alpha / sqrt(t)", "Adam vs SGD with Nesterov momentum vs AdaGrad",
+            "45 epochs, training negative log-likelihood"),
+    assumed=("pixels scaled to [0, 1]", "L2 coefficient 1e-4 (cost includes it)",
+             "zero initial weights", "t counts minibatch steps; 1/sqrt(t) for every optimizer",
+             "momentum 0.9", "the grid of base rates and the best-final-cost selection",
+             "cost = full training set, evaluated after each epoch"),
+))
+
+_add(Figure(
+    name="fig1-imdb", title="Logistic regression, IMDB bag-of-words + dropout (Fig. 1, right)",
+    dataset="imdb", model="logreg",
+    model_kw={"d_in": 10_000, "n_classes": 2, "l2": 1e-4, "input_dropout": 0.5},
+    schedule="inv_sqrt",
+    curves=(
+        Curve("Adam+dropout", "Adam", grid=_lr((3e-3, 1e-2, 3e-2), (1e-2, 3e-2))),
+        Curve("AdaGrad+dropout", "Adagrad", grid=_lr((0.03, 0.1, 0.3), (0.1, 0.3))),
+        Curve("RMSProp+dropout", "RMSprop", grid=_lr((1e-3, 3e-3, 1e-2), (3e-3, 1e-2))),
+        Curve("SGDNesterov+dropout", "SGD", NESTEROV, grid=_lr((0.1, 0.3, 1.0), (0.3, 1.0))),
+    ),
+    scales={"paper": Scale(epochs=160, seeds=(0, 1, 2)),
+            "quick": Scale(epochs=10, seeds=(0, 1), n_train=6_000)},
+    stated=("bag-of-words over the 10,000 most frequent words", "50% dropout on the features",
+            "alpha_t = alpha / sqrt(t)", "curves: AdaGrad, RMSProp, SGDNesterov, Adam (+dropout)",
+            "160 epochs"),
+    assumed=("the 25,000 labelled training reviews, binary labels",
+             "features as the data layer builds them (see its info)", "minibatch 128",
+             "L2 coefficient 1e-4", "momentum 0.9", "the grid of base rates",
+             "cost = full training set without dropout, after each epoch"),
+))
+
+_MLP_DROP = {"input_dropout": 0.2, "hidden_dropout": 0.5}
+_add(Figure(
+    name="fig2-dropout", title="MLP 784-1000-1000-10 + dropout, MNIST (Fig. 2a)",
+    dataset="mnist", model="mlp", model_kw=_MLP_DROP,
+    curves=(
+        Curve("AdaGrad", "Adagrad", grid=_lr((3e-3, 1e-2, 3e-2), (1e-2,))),
+        Curve("RMSProp", "RMSprop", grid=_lr((1e-4, 3e-4, 1e-3), (3e-4,))),
+        Curve("SGDNesterov", "SGD", NESTEROV, grid=_lr((0.01, 0.03, 0.1), (0.03,))),
+        Curve("AdaDelta", "Adadelta", {"rho": 0.95, "eps": 1e-6}, grid=_lr((1.0,), (1.0,))),
+        Curve("Adam", "Adam", grid=_lr((1e-4, 3e-4, 1e-3), (3e-4,))),
+    ),
+    scales={"paper": Scale(epochs=200, seeds=(0, 1, 2)),
+            "quick": Scale(epochs=4, seeds=(0,), n_train=4_000)},
+    stated=("two hidden layers of 1000 ReLUs", "minibatch 128", "dropout",
+            "AdaGrad, RMSProp, SGDNesterov, AdaDelta, Adam", "200 epochs, log-scale cost"),
+    assumed=("dropout 0.2 on the input, 0.5 on the hidden layers", "no L2",
+             "PyTorch's default initialization", "constant step sizes", "momentum 0.9",
+             "AdaDelta rho 0.95, eps 1e-6", "cost = full training set without dropout"),
+))
+
+_add(Figure(
+    name="fig2-deterministic",
+    title="MLP, deterministic cost (cross-entropy + L2): Adam vs L-BFGS (Fig. 2b)",
+    dataset="mnist", model="mlp", model_kw={"l2": 1e-4},
+    curves=(
+        Curve("Adam", "Adam", grid=_lr((1e-4, 3e-4, 1e-3), (3e-4,))),
+        # the stand-in for SFO: full-batch L-BFGS with a line search, one iteration per "epoch"
+        Curve("L-BFGS (SFO stand-in)", "LBFGS",
+              {"max_iter": 1, "history_size": 20, "line_search_fn": "strong_wolfe"},
+              grid=_lr((1.0,), (1.0,)), batch_size=60_000, epochs={"paper": 400, "quick": 30}),
+    ),
+    scales={"paper": Scale(epochs=45, seeds=(0, 1, 2)),
+            "quick": Scale(epochs=4, seeds=(0,), n_train=3_000)},
+    stated=("same MLP, no dropout, cross-entropy + L2 weight decay",
+            "compared with SFO per iteration and per second"),
+    assumed=("L-BFGS from torch.optim as the second-order stand-in for SFO (SFO itself is not "
+             "a PyTorch optimizer)", "L-BFGS on the full (subset) batch, strong-Wolfe line "
+             "search, one iteration per logged point", "L2 coefficient 1e-4"),
+))
+
+_CNN = {"input_dropout": 0.2, "fc_dropout": 0.5}
+_NO = {"input_dropout": 0.0, "fc_dropout": 0.0}
+_add(Figure(
+    name="fig3", title="CNN c64-c64-c128-1000, CIFAR-10 (Fig. 3)",
+    dataset="cifar10", model="cnn", points_per_epoch=10, log_vhat=True,
+    curves=(
+        Curve("AdaGrad", "Adagrad", model_kw=_NO, grid=_lr((3e-3, 1e-2), (1e-2,))),
+        Curve("AdaGrad+dropout", "Adagrad", model_kw=_CNN, grid=_lr((3e-3, 1e-2), (1e-2,))),
+        Curve("SGDNesterov", "SGD", NESTEROV, model_kw=_NO, grid=_lr((3e-3, 1e-2), (1e-2,))),
+        Curve("SGDNesterov+dropout", "SGD", NESTEROV, model_kw=_CNN,
+              grid=_lr((3e-3, 1e-2), (1e-2,))),
+        Curve("Adam", "Adam", model_kw=_NO, grid=_lr((1e-4, 3e-4), (3e-4,))),
+        Curve("Adam+dropout", "Adam", model_kw=_CNN, grid=_lr((1e-4, 3e-4), (3e-4,))),
+    ),
+    scales={"paper": Scale(epochs=45, seeds=(0, 1, 2)),
+            "quick": Scale(epochs=3, seeds=(0,), n_train=768)},
+    stated=("whitened input", "5x5 convolutions, 3x3 max-pooling stride 2, c64-c64-c128-1000",
+            "dropout on the input and the fully connected layer", "minibatch 128",
+            "AdaGrad, SGDNesterov, Adam, with and without dropout", "45 epochs"),
+    assumed=("ZCA whitening (the data layer's)", "'same' conv padding, pool padding 1, ReLU "
+             "after each conv", "dropout 0.2 input, 0.5 FC", "no augmentation", "momentum 0.9",
+             "cost = training set without dropout"),
+))
+
+_BETAS = ((0.0, 0.99), (0.0, 0.999), (0.0, 0.9999), (0.9, 0.99), (0.9, 0.999), (0.9, 0.9999))
+_add(Figure(
+    name="fig4", title="Bias-correction ablation, VAE on MNIST (Fig. 4)",
+    dataset="mnist", model="vae", batch_size=100,
+    curves=(
+        Curve("Adam", "Adam", {"bias_correction": True},
+              grid={"paper": {"betas": _BETAS, "lr": (1e-5, 1e-4, 1e-3, 1e-2, 1e-1)},
+                    "quick": {"betas": _BETAS, "lr": (1e-4, 1e-3, 1e-2, 1e-1)}}),
+        Curve("Adam (no bias correction)", "Adam", {"bias_correction": False},
+              grid={"paper": {"betas": _BETAS, "lr": (1e-5, 1e-4, 1e-3, 1e-2, 1e-1)},
+                    "quick": {"betas": _BETAS, "lr": (1e-4, 1e-3, 1e-2, 1e-1)}}),
+    ),
+    scales={"paper": Scale(epochs=100, seeds=(0, 1, 2), report_epochs=(10, 100)),
+            "quick": Scale(epochs=3, seeds=(0,), n_train=1_000, report_epochs=(1, 3))},
+    stated=("VAE, 500 softplus hidden units, 50-d Gaussian latent",
+            "beta1 in {0, 0.9}, beta2 in {0.99, 0.999, 0.9999}, log10 alpha in {-5..-1}",
+            "with and without bias correction (both moments)", "loss after 10 and 100 epochs"),
+    assumed=("MNIST with a Bernoulli decoder on [0, 1] intensities", "minibatch 100",
+             "loss = negative ELBO per example (one sample), averaged over the epoch's batches",
+             "eps 1e-8", "the 5 integer exponents of alpha"),
+))
+
+
+def get(name: str) -> Figure:
+    if name not in FIGURES:
+        raise ValueError(f"unknown figure {name!r}; `adamlab list` shows them: {sorted(FIGURES)}")
+    return FIGURES[name]

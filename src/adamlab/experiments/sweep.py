@@ -1,0 +1,109 @@
+"""Run a sweep: many independent runs, each with a stable id, all writing into one store.
+
+Finished runs are read back, unfinished ones resume from their checkpoint, so a sweep can be
+stopped and restarted at will. ``shard=(i, n)`` keeps every n-th run (by sorted id), which lets a
+job-array scheduler (SLURM's ``--array``) give one slice to each job; ``jobs`` runs several at
+once on one machine, one per GPU when there are several.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing as mp
+import os
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+
+from .train import RunConfig, read_result, train
+
+
+def parse_shard(text: str | None) -> tuple[int, int]:
+    """'i/n' with 0 <= i < n (SLURM: --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT)."""
+    if text is None:
+        return (0, 1)
+    try:
+        i, n = (int(p) for p in text.split("/"))
+    except ValueError:
+        raise ValueError(f"--shard {text!r}: expected 'i/n' with integers, e.g. 0/4") from None
+    if not (n >= 1 and 0 <= i < n):
+        raise ValueError(f"--shard {text!r}: need n >= 1 and 0 <= i < n (shards are 0-based)")
+    return (i, n)
+
+
+def shard(configs: list[RunConfig], i: int, n: int) -> list[RunConfig]:
+    """Every n-th run, counting from i, in the order of their ids (the same on every machine)."""
+    ordered = sorted(configs, key=lambda c: c.run_id)
+    return ordered[i::n]
+
+
+def store_dir(out: str | os.PathLike, figure: str, scale: str) -> Path:
+    return Path(out) / figure / scale
+
+
+def status(configs: list[RunConfig], folder: str | os.PathLike) -> dict[str, str]:
+    """'done', 'diverged', 'partial' (a checkpoint exists) or 'todo', per run id."""
+    folder = Path(folder)
+    out = {}
+    for c in configs:
+        res, ck = folder / f"{c.run_id}.json", folder / "checkpoints" / f"{c.run_id}.pt"
+        out[c.run_id] = read_result(res)["status"] if res.exists() else (
+            "partial" if ck.exists() else "todo")
+    return out
+
+
+@lru_cache(maxsize=4)
+def _load(name: str, root: str | None):
+    from . import data
+    return data.load(name, root=root)
+
+
+def _worker(cfg: RunConfig, folder: str, device: str | None, root: str | None, threads: int,
+            progress: bool) -> dict:
+    if threads:
+        torch.set_num_threads(threads)
+    return train(cfg, _load(cfg.dataset, root), folder, device=device, progress=progress)
+
+
+def run_sweep(configs: list[RunConfig], folder: str | os.PathLike, *, device: str | None = None,
+              jobs: int = 1, data_root: str | None = None, progress: bool | None = None,
+              loader: Callable[[str], object] | None = None,
+              log: Callable[[str], None] = print) -> list[dict]:
+    """Train every config (skipping finished ones); return the results in the given order."""
+    folder = str(folder)
+    todo = [c for c in configs if not (Path(folder) / f"{c.run_id}.json").exists()]
+    log(f"{len(configs)} runs, {len(configs) - len(todo)} already finished, "
+        f"{len(todo)} to run in {folder}")
+    if jobs <= 1 or len(todo) <= 1:
+        for k, c in enumerate(todo, 1):
+            data = loader(c.dataset) if loader else _load(c.dataset, data_root)
+            r = train(c, data, folder, device=device, progress=progress)
+            log(f"[{k}/{len(todo)}] {c.run_id}: {r['status']}, final cost "
+                f"{r['history']['train_loss'][-1]:.4g}, {r['wall_time_s']:.1f} s")
+    else:
+        if loader is not None:
+            raise ValueError("a custom loader works with jobs=1 only (workers load by name)")
+        n_gpu = torch.cuda.device_count() if device in (None, "auto", "cuda") else 0
+        threads = max(1, (os.cpu_count() or 1) // jobs) if n_gpu == 0 else 0
+        ctx = mp.get_context("spawn")  # safe with CUDA and with threads
+        with cf.ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
+            futs = {}
+            for k, c in enumerate(todo):
+                dev = f"cuda:{k % n_gpu}" if n_gpu > 1 else device
+                futs[pool.submit(_worker, c, folder, dev, data_root, threads, False)] = c
+            for k, f in enumerate(cf.as_completed(futs), 1):
+                r = f.result()
+                log(f"[{k}/{len(todo)}] {futs[f].run_id}: {r['status']}, final cost "
+                    f"{r['history']['train_loss'][-1]:.4g}, {r['wall_time_s']:.1f} s")
+    return [read_result(Path(folder) / f"{c.run_id}.json") for c in configs]
+
+
+def load_results(folder: str | os.PathLike) -> list[dict]:
+    """Every finished result in a store folder (checkpoints and temporary files ignored)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    return [read_result(p) for p in sorted(folder.glob("*.json")) if not p.name.startswith(".")
+            and p.name != "tuned.json"]

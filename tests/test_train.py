@@ -1,0 +1,285 @@
+"""The training pipeline on small synthetic data: resume after SIGKILL, divergence, atomic
+results, sharding, skipping finished runs, the models and the specs."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from adamlab.experiments import models, plot, specs, sweep
+from adamlab.experiments.train import RunConfig, make_schedule, train, write_json_atomic
+
+
+def synthetic(n=600, d=20, classes=3, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, d, generator=g)
+    w = torch.randn(d, classes, generator=g)
+    y = (x @ w).argmax(1)
+    return SimpleNamespace(x_train=x, y_train=y, info={"name": "synthetic"})
+
+
+def cfg(**kw):
+    base = dict(figure="t", label="Adam", dataset="syn", model="mlp", optimizer="Adam",
+                epochs=3, batch_size=32,
+                model_kw={"d_in": 20, "hidden": 16, "n_classes": 3, "input_dropout": 0.1,
+                          "hidden_dropout": 0.3},
+                opt_kw={"lr": 1e-2}, points_per_epoch=4, log_vhat=True)
+    base.update(kw)
+    return RunConfig(**base)
+
+
+# ----------------------------------------------------------------- kill -9 and resume
+
+SCRIPT = textwrap.dedent("""
+    import sys, time, torch
+    torch.set_num_threads(1)
+    sys.path.insert(0, {tests!r})
+    from test_train import synthetic, cfg
+    from adamlab.experiments.train import train
+    out, kill_at = sys.argv[1], sys.argv[2]
+    def callback(epoch, step):
+        if kill_at != "none" and (epoch, step) == tuple(map(int, kill_at.split(","))):
+            print("MID", flush=True)
+            time.sleep(600)
+    r = train(cfg(epochs=4), synthetic(), out, progress=False, callback=callback)
+    print("DONE", r["status"], flush=True)
+""")
+
+
+def _start(tmp_path, out, kill_at):
+    script = tmp_path / "run.py"
+    script.write_text(SCRIPT.format(tests=os.path.dirname(__file__)))
+    return subprocess.Popen([sys.executable, str(script), str(out), kill_at],
+                            stdout=subprocess.PIPE, text=True)
+
+
+@pytest.mark.slow
+def test_sigkill_mid_epoch_then_resume_gives_identical_results(tmp_path):
+    ref = _start(tmp_path, tmp_path / "ref", "none")
+    assert "DONE done" in ref.communicate(timeout=300)[0]
+
+    killed = _start(tmp_path, tmp_path / "cut", "3,5")  # epoch 3, after its 6th step
+    assert killed.stdout.readline().strip() == "MID"
+    killed.send_signal(signal.SIGKILL)
+    killed.wait(timeout=60)
+    assert killed.returncode == -signal.SIGKILL
+    cut = tmp_path / "cut"
+    assert not list(cut.glob("*.json")), "a killed run left a result behind"
+    (ckpt,) = (cut / "checkpoints").glob("*.pt")
+    assert torch.load(ckpt, weights_only=False)["epoch"] == 2  # epochs 1 and 2 were saved
+
+    resumed = _start(tmp_path, cut, "none")
+    assert "DONE done" in resumed.communicate(timeout=300)[0]
+    (a,), (b,) = (tmp_path / "ref").glob("*.json"), cut.glob("*.json")
+    ha, hb = json.loads(a.read_text())["history"], json.loads(b.read_text())["history"]
+    for key in ("epoch", "train_loss", "batch_loss", "batch_epoch", "sqrt_vhat"):
+        assert ha[key] == hb[key], key  # bit for bit, dropout masks and permutations included
+    assert not list((cut / "checkpoints").glob("*.pt")), "the checkpoint outlived its run"
+
+
+def test_resume_in_process_matches(tmp_path):
+    """The same, without a subprocess: stop after epoch 1 by raising, then resume."""
+    class Stop(Exception):
+        pass
+
+    def stop(epoch, step):
+        if (epoch, step) == (2, 3):
+            raise Stop
+
+    data = synthetic()
+    full = train(cfg(), data, tmp_path / "a", progress=False)
+    with pytest.raises(Stop):
+        train(cfg(), data, tmp_path / "b", progress=False, callback=stop)
+    resumed = train(cfg(), data, tmp_path / "b", progress=False)
+    assert resumed["history"]["train_loss"] == full["history"]["train_loss"]
+    assert resumed["history"]["batch_loss"] == full["history"]["batch_loss"]
+
+
+# ----------------------------------------------------------------- divergence and sweeps
+
+def test_diverging_run_is_recorded_and_the_sweep_goes_on(tmp_path):
+    bad = cfg(label="SGD", optimizer="SGD", opt_kw={"lr": 1e30}, log_vhat=False)
+    good = cfg(opt_kw={"lr": 1e-2})
+    data = synthetic()
+    results = sweep.run_sweep([bad, good], tmp_path, loader=lambda name: data,
+                              progress=False, log=lambda s: None)
+    assert [r["status"] for r in results] == ["diverged", "done"]
+    assert results[0]["history"]["epoch"][-1] < bad.epochs
+    assert not math.isfinite(results[0]["history"]["train_loss"][-1])
+    assert math.isinf(plot.best_settings([results[0]])["SGD"]["final"])
+
+
+def test_finished_runs_are_skipped(tmp_path):
+    data = synthetic()
+    runs = [cfg(opt_kw={"lr": lr}) for lr in (1e-2, 3e-2)]
+    sweep.run_sweep(runs, tmp_path, loader=lambda n: data, progress=False, log=lambda s: None)
+    stamps = {p: p.stat().st_mtime_ns for p in tmp_path.glob("*.json")}
+    assert len(stamps) == 2
+    lines = []
+
+    def no_data(name):
+        raise AssertionError("a finished run asked for its data again")
+
+    sweep.run_sweep(runs, tmp_path, loader=no_data, progress=False, log=lines.append)
+    assert "2 already finished, 0 to run" in lines[0]
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.glob("*.json")} == stamps
+    assert set(sweep.status(runs, tmp_path).values()) == {"done"}
+
+
+def test_shards_partition_the_runs():
+    runs = specs.get("fig4").runs("paper")
+    assert len(runs) == 2 * 6 * 5 * 3  # (with, without) x betas x alphas x seeds
+    slices = [sweep.shard(runs, i, 7) for i in range(7)]
+    ids = [c.run_id for s in slices for c in s]
+    assert sorted(ids) == sorted(c.run_id for c in runs)  # every run exactly once
+    assert len(set(ids)) == len(ids)
+    assert max(map(len, slices)) - min(map(len, slices)) <= 1
+    assert sweep.shard(list(reversed(runs)), 2, 7) == slices[2]  # the order given does not matter
+    assert sweep.parse_shard("2/7") == (2, 7)
+    for bad in ("7/7", "-1/3", "a/b", "3"):
+        with pytest.raises(ValueError, match="--shard"):
+            sweep.parse_shard(bad)
+
+
+def test_run_ids_are_stable_and_distinct():
+    a, b = cfg(), cfg(opt_kw={"lr": 1e-2})
+    assert a.run_id == b.run_id == RunConfig.from_dict(json.loads(json.dumps(a.as_dict()))).run_id
+    assert cfg(seed=1).run_id != a.run_id
+    assert cfg(opt_kw={"lr": 3e-2}).run_id != a.run_id
+    all_ids = [c.run_id for f in specs.FIGURES.values() for s in f.scales for c in f.runs(s)]
+    assert len(all_ids) == len(set(all_ids))
+
+
+# ----------------------------------------------------------------- atomic results
+
+def test_results_are_never_half_written(tmp_path, monkeypatch):
+    path = tmp_path / "r.json"
+    write_json_atomic(path, {"a": 1})
+    with pytest.raises(TypeError):
+        write_json_atomic(path, {"a": object()})  # cannot be serialized
+    assert json.loads(path.read_text()) == {"a": 1}
+
+    def crash(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError):
+        write_json_atomic(path, {"a": 2})
+    assert json.loads(path.read_text()) == {"a": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]  # no temporary file left
+
+
+# ----------------------------------------------------------------- pieces of the loop
+
+def test_inverse_sqrt_schedule():
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=0.3)
+    sched = make_schedule(opt, "inv_sqrt")
+    for t in range(1, 6):  # the t-th step uses alpha / sqrt(t)
+        assert opt.param_groups[0]["lr"] == pytest.approx(0.3 / math.sqrt(t), rel=1e-12)
+        opt.step()
+        sched.step()
+    with pytest.raises(ValueError, match="schedule"):
+        make_schedule(opt, "cosine")
+
+
+def test_schedule_reaches_the_optimizer_in_a_run(tmp_path):
+    """Full-batch SGD on logistic regression: step t must be -alpha/sqrt(t) * gradient."""
+    data = synthetic(n=64)
+    c = cfg(label="SGD", model="logreg", optimizer="SGD", epochs=3, batch_size=64,
+            model_kw={"d_in": 20, "n_classes": 3, "l2": 1e-3}, opt_kw={"lr": 0.5},
+            schedule="inv_sqrt", log_vhat=False, points_per_epoch=0)
+    r = train(c, data, tmp_path, progress=False)
+    m = models.build("logreg", d_in=20, n_classes=3, l2=1e-3)
+    want = [math.log(3)]
+    for t in (1, 2, 3):
+        m.zero_grad()
+        (m.objective(data.x_train, data.y_train).mean() + m.penalty()).backward()
+        with torch.no_grad():
+            for p in m.parameters():
+                p -= 0.5 / math.sqrt(t) * p.grad
+            want.append(float(m.objective(data.x_train, data.y_train).mean() + m.penalty()))
+    assert r["history"]["train_loss"] == pytest.approx(want, rel=1e-5)
+
+
+def test_models_shapes_and_objectives():
+    torch.manual_seed(0)
+    cnn = models.build("cnn", input_dropout=0.2, fc_dropout=0.5)
+    assert cnn.classifier[1].in_features == 128 * 4 * 4
+    assert cnn(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+    mlp = models.build("mlp")
+    assert [m.out_features for m in mlp.net if isinstance(m, torch.nn.Linear)] == [1000, 1000, 10]
+    lr = models.build("logreg", d_in=784, n_classes=10, l2=1e-4)
+    x = torch.rand(5, 784)
+    y = torch.arange(5)
+    assert torch.allclose(lr.objective(x, y), torch.full((5,), math.log(10)))  # zero init
+    with torch.no_grad():
+        lr.linear.weight.fill_(0.5)
+        lr.linear.bias.fill_(3.0)  # biases are not penalized
+    assert float(lr.penalty().detach()) == pytest.approx(0.5 * 1e-4 * 784 * 10 * 0.25)
+    vae = models.build("vae")
+    assert vae.mu.out_features == 50 and vae.enc.out_features == 500
+    xb = torch.rand(4, 784)
+    assert vae.objective(xb).shape == (4,)
+    with pytest.raises(ValueError, match="unknown model"):
+        models.build("resnet")
+
+
+def test_vae_objective_is_the_negative_elbo():
+    """With the encoder at mu=0, log var=0 the KL term vanishes and z ~ N(0, I): check both."""
+    torch.manual_seed(0)
+    vae = models.build("vae", d_in=6, hidden=5, latent=3)
+    with torch.no_grad():
+        for lin in (vae.mu, vae.logvar):
+            lin.weight.zero_()
+            lin.bias.zero_()
+    x = torch.rand(2, 6)
+    torch.manual_seed(1)
+    got = vae.objective(x)
+    torch.manual_seed(1)
+    z = torch.randn(2, 3)
+    p = torch.sigmoid(vae.dec(z))
+    want = -(x * p.log() + (1 - x) * (1 - p).log()).sum(1)
+    assert torch.allclose(got, want, atol=1e-5)
+
+
+def test_specs_follow_the_paper():
+    f = specs.FIGURES
+    assert {"fig1-mnist", "fig1-imdb", "fig2-dropout", "fig2-deterministic", "fig3",
+            "fig4"} <= set(f)
+    for fig in f.values():
+        assert set(fig.scales) == {"paper", "quick"}
+        assert len(fig.scales["paper"].seeds) >= 3
+        assert fig.stated and fig.assumed
+    assert f["fig1-mnist"].scales["paper"].epochs == 45
+    assert f["fig1-imdb"].scales["paper"].epochs == 160
+    assert f["fig1-imdb"].model_kw["input_dropout"] == 0.5
+    assert f["fig1-mnist"].schedule == f["fig1-imdb"].schedule == "inv_sqrt"
+    assert {c.label for c in f["fig2-dropout"].curves} == {
+        "AdaGrad", "RMSProp", "SGDNesterov", "AdaDelta", "Adam"}
+    assert f["fig4"].batch_size == 100 and f["fig4"].scales["paper"].report_epochs == (10, 100)
+    assert len(f["fig3"].curves) == 6
+    with pytest.raises(ValueError, match="adamlab list"):
+        specs.get("fig9")
+
+
+def test_plot_best_setting_and_band(tmp_path):
+    data = synthetic()
+    runs = [cfg(opt_kw={"lr": lr}, seed=s, log_vhat=False) for lr in (1e-4, 3e-2) for s in (0, 1)]
+    res = sweep.run_sweep(runs, tmp_path, loader=lambda n: data, progress=False, log=lambda s: 0)
+    best = plot.best_settings(res)
+    assert best["Adam"]["setting"] == {"lr": 3e-2} and best["Adam"]["seeds"] == 2
+    xs, mean, lo, hi = plot.curve([r for r in res if r["config"]["opt_kw"]["lr"] == 3e-2])
+    assert (lo <= mean).all() and (mean <= hi).all() and list(xs) == [0, 1, 2, 3]
+    fig = plot.plot_figure("fig1-mnist", res)
+    assert fig.axes[0].get_lines()
+    assert "4 runs (0 diverged)" in plot.provenance_line(res)
