@@ -505,6 +505,19 @@ def test_zca_fit_whitens(tmp_path):
                                rtol=1e-4)
 
 
+def test_zca_with_fewer_samples_than_dimensions_matches_the_eigendecomposition():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(12, 30)) @ rng.normal(size=(30, 30))
+    eps = 0.3
+    lam, u = np.linalg.eigh(np.cov(x.T, bias=True))
+    want = (u / np.sqrt(np.clip(lam, 0, None) + eps)) @ u.T
+    fit = cifar10.zca_fit(x, eps)
+    np.testing.assert_allclose(fit["w"], want, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(fit["eigenvalues"], np.clip(lam, 0, None), atol=1e-8)
+    with pytest.raises(ValueError, match="needs eps > 0"):
+        cifar10.zca_fit(x, 0.0)
+
+
 def test_zca_uses_training_statistics_and_is_cached(root, monkeypatch):
     path = root / files.FILES["cifar10-subset"].relpath
     tiny_subset(path, n_train=40, n_test=8)

@@ -93,12 +93,24 @@ def zca_fit(x: np.ndarray, eps: float) -> dict[str, np.ndarray]:
     images still look like images, with their edges emphasised.
     """
     x = np.asarray(x, dtype=np.float64)
+    n, dim = x.shape
     mean = x.mean(axis=0)
     centered = x - mean
-    covariance = centered.T @ centered / len(x)
-    eigenvalues, eigenvectors = np.linalg.eigh(covariance)
-    scale = 1.0 / np.sqrt(np.clip(eigenvalues, 0.0, None) + eps)
-    w = (eigenvectors * scale) @ eigenvectors.T
+    if n >= dim:
+        eigenvalues, eigenvectors = np.linalg.eigh(centered.T @ centered / n)
+        scale = 1.0 / np.sqrt(np.clip(eigenvalues, 0.0, None) + eps)
+        w = (eigenvectors * scale) @ eigenvectors.T
+    else:
+        # Fewer images than pixels: C has rank < D, its eigenvectors with nonzero eigenvalues
+        # come from a thin SVD of the data, and all others have eigenvalue 0, so they are
+        # scaled by 1/sqrt(eps). Same W as above, at a fraction of the cost.
+        if eps <= 0:
+            raise ValueError(f"ZCA of {n} samples in {dim} dimensions needs eps > 0")
+        _, singular, vt = np.linalg.svd(centered, full_matrices=False)
+        top = singular**2 / n
+        w = (vt.T * (1.0 / np.sqrt(top + eps) - 1.0 / np.sqrt(eps))) @ vt
+        w[np.diag_indices(dim)] += 1.0 / np.sqrt(eps)
+        eigenvalues = np.sort(np.concatenate([top, np.zeros(dim - len(top))]))
     return {"mean": mean.astype(np.float32), "w": w.astype(np.float32),
             "eigenvalues": eigenvalues}
 
