@@ -200,6 +200,15 @@ def test_static_forms_hold_one_frame_per_value():
         assert lr == explorer.best_lr(name, "saddle", (0.01, 0.1), steps=10)
     html = explorer.static_tour(result, dpi=20)
     assert html.data.count("data:image/png;base64") == len(rules.RULES)
+    assert 'alt="Four contour plots (quadratic, saddle)' in html.data
+
+
+def test_static_sweep_describes_itself():
+    html = explorer.static_sweep("saddle", ["Adam", "SGD"], "beta1", [0.0, 0.9], steps=5, dpi=20)
+    assert 'alt="Contour plot of the saddle landscape with the paths of Adam, SGD' in html.data
+    assert "steps beta1 through 0, 0.9" in html.data
+    html = explorer.static_sweep("saddle", ["Adam"], "lr", [0.1], steps=5, dpi=20, alt="mine")
+    assert 'alt="mine"' in html.data
 
 
 def test_contour_grid_cache_tells_landscapes_apart():

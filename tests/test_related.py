@@ -383,3 +383,19 @@ def test_adam_and_its_efficient_form_draw_the_same_path():
         a = explorer.trajectory("Adam", land, 0.03, steps=300)
         b = explorer.trajectory("Adam (efficient form)", land, 0.03, steps=300)
         assert np.max(np.abs(a - b)) < 1e-4, land
+
+
+@pytest.mark.parametrize("beta1, beta2", [(0.0, 0.999), (0.9, 0.9999), (0.9, 0.5)])
+def test_first_steps_with_and_without_bias_correction(beta1, beta2):
+    g = np.array([-7.0])
+    nobc, _ = rules.adam_no_bias_correction(g, rules.adam_init(g), lr=0.05, beta1=beta1,
+                                            beta2=beta2, eps=0.0)
+    assert nobc[0] / 0.05 == pytest.approx((1 - beta1) / math.sqrt(1 - beta2), rel=1e-12)
+    corrected, _ = rules.adam(g, rules.adam_init(g), lr=0.05, beta1=beta1, beta2=beta2, eps=0.0)
+    assert corrected[0] == pytest.approx(0.05, rel=1e-12)  # eta, against the gradient's sign
+
+
+def test_beta1_09_gets_furthest_on_rosenbrock():
+    gaps = {b1: explorer.summarize(explorer.trajectory("Adam", "rosenbrock", 0.05, b1, 0.999, 300),
+                                   "rosenbrock")["gap"] for b1 in (0.0, 0.9, 0.99)}
+    assert gaps[0.9] < gaps[0.0] and gaps[0.9] < gaps[0.99]

@@ -165,8 +165,9 @@ def _contour(ax, land: Landscape, n: int = 120) -> None:
     (x0, x1), (y0, y1) = land.bounds
     X, Y, logZ = _log_gap_grid(land, n)
     levels = np.unique(np.quantile(logZ, np.linspace(0.0, 1.0, 16)))
-    ax.contourf(X, Y, logZ, levels=levels, cmap="Greys_r", alpha=0.45)
-    ax.contour(X, Y, logZ, levels=levels, colors="grey", linewidths=0.4)
+    # No antialiasing on the contours: it halves the size of every PNG frame the site embeds.
+    ax.contourf(X, Y, logZ, levels=levels, cmap="Greys_r", alpha=0.45, antialiased=False)
+    ax.contour(X, Y, logZ, levels=levels, colors="0.72", linewidths=0.5, antialiased=False)
     ax.plot(*land.minimum, marker="*", color="black", markersize=11, linestyle="none")
     ax.plot(*land.start, marker="o", color="black", markersize=5, linestyle="none")
     ax.set_xlim(x0, x1)
@@ -263,8 +264,11 @@ def sweep(
     return frames
 
 
-def static_sweep(landscape, optimizers, knob, values, steps=200, dpi=60, **fixed):
-    """A kernel-free slider over one knob: every frame is precomputed (see ``sweep``)."""
+def static_sweep(landscape, optimizers, knob, values, steps=200, dpi=50, alt=None, **fixed):
+    """A kernel-free slider over one knob: every frame is precomputed (see ``sweep``).
+
+    ``alt`` describes the figure for readers who cannot see it; a generic one is made if absent.
+    """
     from .interactive import static_slider
 
     land = get_landscape(landscape)
@@ -277,7 +281,11 @@ def static_sweep(landscape, optimizers, knob, values, steps=200, dpi=60, **fixed
                    + (f" ({fixed_text})" if fixed_text else ""))
         fig.tight_layout()
 
-    return static_slider(draw, list(range(len(values))), figsize=(6.0, 4.0), dpi=dpi)
+    if alt is None:
+        alt = (f"Contour plot of the {land.name} landscape with the paths of "
+               f"{', '.join(optimizers)}; a slider steps {knob} through "
+               f"{', '.join(f'{v:g}' for v in values)}.")
+    return static_slider(draw, list(range(len(values))), figsize=(6.0, 4.0), dpi=dpi, alt=alt)
 
 
 def tour(
@@ -314,10 +322,13 @@ def draw_tour(fig, name: str, result: dict) -> None:
     fig.tight_layout()
 
 
-def static_tour(result: dict, dpi: int = 60):
+def static_tour(result: dict, dpi: int = 60, alt: str | None = None):
     """A kernel-free slider over the rules, each drawn on every landscape (see ``tour``)."""
     from .interactive import static_slider
 
     names = list(result)
+    if alt is None:
+        alt = (f"Four contour plots ({', '.join(next(iter(result.values())))}) with one "
+               f"optimizer's path on each; a slider steps through {', '.join(names)}.")
     return static_slider(lambda fig, i: draw_tour(fig, names[i], result), list(range(len(names))),
-                         figsize=(7.0, 5.6), dpi=dpi)
+                         figsize=(7.0, 5.6), dpi=dpi, alt=alt)
