@@ -278,6 +278,7 @@ def run_with_bug(built_one: dict, bug: dict, env: dict) -> list[tuple[bool, str]
     namespace: dict = {"__name__": "__main__"}
     old_cwd, old_env = Path.cwd(), dict(os.environ)
     os.chdir(built_one["solution"].parent)
+    sys.path.insert(0, str(built_one["solution"].parent))  # support files such as mnist_idx.py
     os.environ.update({k: env[k] for k in ("ADAMLAB_DATA", "MPLBACKEND")})
     try:
         for cell in nb.cells:
@@ -295,6 +296,7 @@ def run_with_bug(built_one: dict, bug: dict, env: dict) -> list[tuple[bool, str]
         tests = ExceptionTestFile.from_string(source, path=f"tests/{question}.py")
         tests.run(namespace)
     finally:
+        sys.path.remove(str(built_one["solution"].parent))
         os.chdir(old_cwd)
         os.environ.clear()
         os.environ.update(old_env)

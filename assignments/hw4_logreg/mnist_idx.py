@@ -1,0 +1,58 @@
+"""Read MNIST from its original IDX files (gzip-compressed), with no other dependency than NumPy.
+
+The files are looked up in ``<root>/mnist/``, where ``root`` is the argument or else the
+environment variable ``ADAMLAB_DATA``. Pixels are scaled to [0, 1] and each image is flattened
+to a 784-vector, as in Section 6.1 of Kingma & Ba (2015).
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+
+FILES = {
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
+
+
+def _read_idx(path: Path, magic: int) -> np.ndarray:
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    found = int.from_bytes(data[:4], "big")
+    if found != magic:
+        raise ValueError(f"{path} is not an IDX file of this kind (magic number {found}, expected "
+                         f"{magic}): replace it with the original MNIST file of that name")
+    ndim = magic & 0xFF
+    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    array = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
+    if array.size != int(np.prod(shape)):
+        raise ValueError(f"{path} is truncated ({array.size} values for shape {shape}): download it again")
+    return array.reshape(shape)
+
+
+def load_mnist(split: str = "train", root: str | os.PathLike | None = None):
+    """Return ``(X, y)``: images as float64 rows in [0, 1] of length 784, labels as int64."""
+    if split not in FILES:
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    if root is None:
+        root = os.environ.get("ADAMLAB_DATA")
+    if root is None:
+        raise FileNotFoundError(
+            "MNIST not found: set the environment variable ADAMLAB_DATA to the folder that holds "
+            "mnist/train-images-idx3-ubyte.gz (or pass root=...)")
+    folder = Path(root).expanduser() / "mnist"
+    images_file, labels_file = (folder / name for name in FILES[split])
+    for path in (images_file, labels_file):
+        if not path.exists():
+            raise FileNotFoundError(
+                f"{path} is missing: put the four original MNIST .gz files in {folder} "
+                "(see the assignment's README)")
+    images = _read_idx(images_file, 2051)
+    labels = _read_idx(labels_file, 2049)
+    if len(images) != len(labels):
+        raise ValueError(f"{images_file} has {len(images)} images but {labels_file} has {len(labels)} labels")
+    return images.reshape(len(images), -1) / 255.0, labels.astype(np.int64)
