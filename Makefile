@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 JB     := $(VENV)/bin/jupyter-book
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: book test lint clean
+.PHONY: book test lint clean assign-deps assignments
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed, found " + sys.version.split()[0])'
@@ -27,6 +27,14 @@ test: $(STAMP) lint
 	$(PY) -m pytest -m "not browser"
 	$(JB) build . -W -n --keep-going
 	$(PY) -m pytest -m browser
+
+# Optional: otter-grader for the course assignments (heavy, so not in requirements.txt).
+assign-deps: $(STAMP)
+	@$(PY) -c 'import otter' 2>/dev/null || $(PY) -m pip install -q -r requirements-assign.txt
+
+# Student and autograder versions of every assignment in dist/<name>/ (git-ignored).
+assignments: assign-deps
+	$(PY) assignments/build.py --out dist
 
 clean:
 	rm -rf _build

@@ -30,7 +30,8 @@ def _read_idx(path: Path, magic: int) -> np.ndarray:
     shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
     array = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
     if array.size != int(np.prod(shape)):
-        raise ValueError(f"{path} is truncated ({array.size} values for shape {shape}): download it again")
+        raise ValueError(f"{path} is truncated ({array.size} values for shape {shape}): "
+                         "download it again")
     return array.reshape(shape)
 
 
@@ -54,5 +55,6 @@ def load_mnist(split: str = "train", root: str | os.PathLike | None = None):
     images = _read_idx(images_file, 2051)
     labels = _read_idx(labels_file, 2049)
     if len(images) != len(labels):
-        raise ValueError(f"{images_file} has {len(images)} images but {labels_file} has {len(labels)} labels")
+        raise ValueError(f"{images_file} has {len(images)} images but {labels_file} has "
+                         f"{len(labels)} labels: the two files do not belong together")
     return images.reshape(len(images), -1) / 255.0, labels.astype(np.int64)
