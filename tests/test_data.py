@@ -292,7 +292,10 @@ def test_tokenize():
     assert imdb.tokenize("snake_case café rock'n'roll") == ["snake", "case", "café", "rock'n'roll"]
 
 
-def test_read_reviews_orders_and_labels_them(tmp_path):
+@pytest.mark.parametrize("streamed", [False, True])
+def test_read_reviews_orders_and_labels_them(tmp_path, monkeypatch, streamed):
+    if streamed:  # the path the published archive takes
+        monkeypatch.setattr(imdb, "IN_MEMORY_LIMIT", 0)
     p = tmp_path / "a.tar.gz"
     p.write_bytes(imdb_tar())
     out = imdb.read_reviews(p)
@@ -356,7 +359,10 @@ def test_imdb_cache_is_reused_and_a_corrupt_entry_rebuilt(root, monkeypatch):
     assert not list(entry.parent.glob("*.tmp"))
 
 
-def test_corrupt_imdb_archive_is_a_data_error(tmp_path):
+@pytest.mark.parametrize("streamed", [False, True])
+def test_corrupt_imdb_archive_is_a_data_error(tmp_path, monkeypatch, streamed):
+    if streamed:
+        monkeypatch.setattr(imdb, "IN_MEMORY_LIMIT", 0)
     p = tmp_path / "a.tar.gz"
     blob = imdb_tar()
     p.write_bytes(blob[: len(blob) - 40])

@@ -294,7 +294,10 @@ def _verdict(dataset: str, rows: list[dict]) -> str:
 
 def format_check(rows: list[dict], root=None) -> str:
     """The report `adamlab data check` prints."""
-    lines = [f"data directory: {data_dir(root)} (from {_where(root)})", ""]
+    from .cache import cache_dir  # cache builds on this module
+
+    lines = [f"data directory: {data_dir(root)} (from {_where(root)})",
+             f"derived-array cache: {cache_dir(root)}", ""]
     width = max(len(r["name"]) for r in rows)
     lines.append(f"  {'file':<{width}}  {'status':<10} {'checksum':<8} {'size':>13} "
                  f"{'expected':>13}")
