@@ -325,6 +325,17 @@ def test_bag_of_words_vocabulary_and_counts_by_hand(root, monkeypatch):
     assert b.info["binary"] and "binary word presence" in b.info["notes"]
 
 
+def test_counts_beyond_a_byte_widen_the_dtype_and_load_dispatches(root, monkeypatch):
+    reviews = {("train", "pos", 1): "wow " * 300 + "ok", ("train", "neg", 1): "meh ok",
+               ("test", "pos", 1): "wow wow", ("test", "neg", 1): "meh"}
+    put(root, "imdb-labeled", imdb_tar(reviews), monkeypatch)
+    d = data.load("IMDB", root, vocab_size=3, binary=False)
+    assert d.info["vocab"] == ["wow", "ok", "meh"]
+    assert d.x_train.dtype == torch.int16
+    assert d.x_train.tolist() == [[0, 1, 1], [300, 1, 0]]
+    assert data.load("imdb", root, vocab_size=3).x_train.tolist() == [[0, 1, 1], [1, 1, 0]]
+
+
 def test_imdb_cache_is_reused_and_a_corrupt_entry_rebuilt(root, monkeypatch):
     put(root, "imdb-labeled", imdb_tar(), monkeypatch)
     first = data.load_imdb(root, vocab_size=5)
