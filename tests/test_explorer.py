@@ -170,12 +170,30 @@ def test_draw_settings_is_the_live_callback():
     plt.close("all")
 
 
-def test_live_explorer_builds_its_controls():
+def test_live_explorer_builds_its_controls(monkeypatch):
     pytest.importorskip("ipywidgets")
+    seen = []
+    real = explorer.draw_settings
+
+    def spy(fig, settings):
+        seen.append(dict(settings))
+        real(fig, settings)
+        seen[-1]["title"] = fig.axes[0].get_title()
+
+    monkeypatch.setattr(explorer, "draw_settings", spy)
     w = explorer.live_explorer()
     names = {c.description for c in w.children[:-1]}
     assert {"landscape", "optimizers", "learning rate", "steps"} <= names
     assert set(w.children[1].options) == set(rules.RULES)
+    # Redraw as a kernel would on a slider move: the callback gets the form's current values.
+    w.children[0].value = "saddle"
+    w.children[2].value = 0.01
+    w.update()
+    plt.close("all")
+    last = seen[-1]
+    assert last["landscape"] == "saddle" and last["lr"] == pytest.approx(0.01)
+    assert set(last["optimizers"]) == {"SGD", "Momentum", "RMSProp", "Adam", "AdaMax"}
+    assert last["title"].startswith("saddle: lr=0.01")
 
 
 def test_sweep_varies_one_knob():
