@@ -257,3 +257,10 @@ def test_state_of_a_parameter_that_never_had_a_gradient_is_t_zero():
     opt = torch.optim.Adam([p])
     state = A.adam_state_from_torch(opt, p)
     assert state.t == 0 and not state.m.any() and not state.v.any()
+
+
+def test_the_lines_the_chapters_quote_are_in_the_rules():
+    import inspect
+
+    assert "v_max = xp.maximum(state.v_max, v)" in inspect.getsource(rules.amsgrad)
+    assert "- lr * weight_decay * param" in inspect.getsource(rules.adamw)
