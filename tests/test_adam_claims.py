@@ -320,3 +320,20 @@ def test_correction_rescales_the_uncorrected_step_by_the_warmup_factor():
     c = np.sqrt(1 - B2 ** np.arange(1, 20001)) / (1 - B1 ** np.arange(1, 20001))
     assert c[0] == pytest.approx(0.316, abs=1e-3) and np.all(c < 1)
     assert 3800 < np.argmax(c >= 0.99) + 1 < 4000
+
+
+@pytest.mark.parametrize("beta2", [0.9, 0.99, 0.999, 0.9999])
+def test_bias_correction_slider_data_and_figure(beta2):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t, raw, corr, unc, cor = A.bias_correction_curves(beta2, steps=500)
+    np.testing.assert_allclose(corr, raw / (1 - beta2**t))
+    assert unc[0] == pytest.approx(A.first_step_uncorrected(0.9, beta2))
+    np.testing.assert_allclose(cor, 1.0, rtol=1e-12)
+    fig = plt.figure()
+    A.draw_bias_correction(fig, beta2, steps=500)
+    assert len(fig.axes) == 2 and all(ax.lines for ax in fig.axes)
+    plt.close(fig)

@@ -399,3 +399,52 @@ def adam_state_from_torch(optimizer, param) -> rules.AdamState:
         st["exp_avg"].detach().cpu().numpy().astype(float),
         st["exp_avg_sq"].detach().cpu().numpy().astype(float),
     )
+
+
+# --------------------------------------------------------------------------------------
+# Figures with a slider (kernel-free on the site, live in a notebook)
+# --------------------------------------------------------------------------------------
+
+
+def bias_correction_curves(beta2: float, beta1: float = 0.9, steps: int = 3000, seed: int = 0):
+    """What the bias-correction slider draws, as data.
+
+    Returns step numbers t, the raw and corrected EMA of g^2 for noisy gradients
+    (mean 1, sd 0.5, so E[g^2] = 1.25), and |Delta_t| / alpha for a constant gradient with and
+    without the correction.
+    """
+    _check_betas(beta1, beta2)
+    rng = np.random.default_rng(seed)
+    g = 1.0 + 0.5 * rng.standard_normal(steps)
+    t = np.arange(1, steps + 1)
+    raw = np.empty(steps)
+    acc = 0.0
+    for i, x in enumerate(g * g):
+        acc = beta2 * acc + (1 - beta2) * x
+        raw[i] = acc
+    ones = np.ones((steps, 1))
+    hp = dict(lr=1.0, beta1=beta1, beta2=beta2, eps=0.0)
+    uncorrected = np.abs(trace_updates(rules.adam_no_bias_correction, rules.adam_init, ones, **hp))
+    corrected = np.abs(trace_updates(rules.adam, rules.adam_init, ones, **hp))
+    return t, raw, raw / (1 - beta2**t), uncorrected[:, 0], corrected[:, 0]
+
+
+def draw_bias_correction(fig, beta2: float, beta1: float = 0.9, steps: int = 3000) -> None:
+    """Two panels for one beta2: the second moment with and without correction, and the steps."""
+    t, raw, corr, unc_step, cor_step = bias_correction_curves(beta2, beta1, steps)
+    ax1, ax2 = fig.subplots(1, 2)
+    ax1.semilogx(t, raw, label="uncorrected $v_t$")
+    ax1.semilogx(t, corr, label=r"corrected $\hat v_t$")
+    ax1.axhline(1.25, color="k", ls="--", lw=1, label=r"$\mathbb{E}[g^2]$")
+    ax1.set_ylim(0, 2.5)
+    ax1.set_xlabel("step t")
+    ax1.set_title(rf"second moment, $\beta_2$ = {beta2}", fontsize=10)
+    ax1.legend(fontsize=8, loc="upper right")
+    ax2.loglog(t, unc_step, label="no correction")
+    ax2.loglog(t, cor_step, "k--", label="with correction")
+    ax2.set_ylim(0.3, 300)
+    ax2.set_xlabel("step t")
+    ax2.set_ylabel(r"$|\Delta_t| / \alpha$")
+    ax2.set_title(rf"step on a constant gradient, $\beta_1$ = {beta1}", fontsize=10)
+    ax2.legend(fontsize=8, loc="upper right")
+    fig.tight_layout()
