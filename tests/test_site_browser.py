@@ -2,9 +2,9 @@
 
 For every HTML page of ``_build/html`` served on 127.0.0.1: no console error, no failed
 request, no request to any other host, math typeset by MathJax (no raw TeX left), every image
-loaded and described by alt text, every precomputed slider changes its frame when moved, and
-the page with everything it loads under 5 MB. Notebook pages also offer the executed .ipynb
-and the launch buttons.
+loaded and described by alt text, every figure captioned, every precomputed slider changes
+its frame when moved, and the page with everything it loads under 5 MB. Notebook pages also
+offer the executed .ipynb and the launch buttons.
 
 Run after the book build (``make test`` does). Needs Debian's chromium (``apt-get install
 chromium``); Playwright's own browser download is never used. Environment:
@@ -129,6 +129,11 @@ RAW_TEX_IN_PROSE = r"""() => {
   return hits;
 }"""
 
+# Figures (numbered, captioned) whose caption is missing or empty.
+UNCAPTIONED_FIGURES = """() => [...document.querySelectorAll('article figure')]
+  .filter(f => !(f.querySelector('figcaption') || {}).textContent?.trim())
+  .map(f => (f.id || (f.querySelector('img') || {}).src || '?').slice(0, 100))"""
+
 IMAGES = """() => [...document.querySelectorAll('img')].map(img => ({
   src: img.getAttribute('src') ? img.getAttribute('src').slice(0, 100) : '',
   loaded: img.complete && img.naturalWidth > 0,
@@ -179,6 +184,7 @@ def test_page_works_in_a_browser(name, browser, base_url):
         math = page.evaluate(UNTYPESET_MATH)
         raw_prose = page.evaluate(RAW_TEX_IN_PROSE)
         images = page.evaluate(IMAGES)
+        uncaptioned = page.evaluate(UNCAPTIONED_FIGURES)
         sliders_ok = _check_static_sliders(page)
         if os.environ.get("ADAMLAB_SCREENSHOTS"):
             out = Path(os.environ["ADAMLAB_SCREENSHOTS"]) / (name.replace("/", "__") + ".png")
@@ -211,6 +217,8 @@ def test_page_works_in_a_browser(name, browser, base_url):
             f"images without a real alt text: {no_alt} (give a glued figure `:alt:`, a code "
             "cell `mystnb: image: alt:`, a static_slider `alt=`)"
         )
+    if uncaptioned:
+        problems.append(f"figures without a caption: {uncaptioned}")
     problems += [f"moving the slider {label} did not change the frame"
                  for label, changed in sliders_ok if not changed]
     total = sum(sizes.values())
