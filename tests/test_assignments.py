@@ -154,8 +154,8 @@ def test_there_are_four_masters_with_readmes():
 
 def _solution_lines(master: Path) -> set[str]:
     """Every line of solution text in a master: code between in-cell markers, lines marked
-    ``# SOLUTION``, and whole Markdown solution cells, minus lines that also appear outside
-    the solutions (those the student is given anyway) and lines too short to identify."""
+    ``# SOLUTION``, and whole Markdown solution cells, minus text that also appears outside
+    the solutions (a question may spell out a line on purpose) and lines too short to identify."""
     nb = jupytext.read(master)
     inside, given = [], []
     in_block = False
@@ -185,28 +185,43 @@ def _solution_lines(master: Path) -> set[str]:
                 inside.append(re.sub(r"#\s*SOLUTION\s*$", "", line))
             else:
                 given.append(line)
-    given = {line.strip() for line in given}
+    given_text = "\n".join(given)  # what the questions and the skeletons show anyway
     return {
         line.strip() for line in inside
-        if len(line.strip()) >= 12 and line.strip() not in given
+        if len(line.strip()) >= 12 and line.strip() not in given_text
     }
+
+
+MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "# SOLUTION", "BEGIN TESTS", "BEGIN QUESTION",
+           "ASSIGNMENT CONFIG")
+
+
+def leaks(solution: set[str], notebook) -> list[str]:
+    """Every (cell, marker or solution line) found in the text of the notebook's cells."""
+    found = []
+    for i, cell in enumerate(notebook.cells):
+        found += [f"cell {i}: marker {m!r}" for m in MARKERS if m in cell.source]
+        found += [f"cell {i}: {line!r}" for line in solution if line in cell.source]
+    return found
+
+
+def test_leak_check_finds_a_solution(built):
+    """The check below is not vacuous: on the solution notebook it finds every assignment's
+    solution, as it would in a student notebook whose solution cells were marked wrongly."""
+    for master in MASTERS:
+        solution_nb = nbformat.read(built[master]["solution"], 4)
+        assert leaks(_solution_lines(master), solution_nb), master.stem
 
 
 @pytest.mark.parametrize("master", MASTERS, ids=lambda p: p.parent.name)
 def test_student_version_has_no_solution(master, built):
     solution = _solution_lines(master)
     assert len(solution) >= 3, f"found only {len(solution)} solution lines in {master.name}"
-    student = nbformat.read(built[master]["student"], 4)
-    for i, cell in enumerate(student.cells):
-        text = cell.source
-        for marker in ("BEGIN SOLUTION", "END SOLUTION", "# SOLUTION", "BEGIN TESTS",
-                       "BEGIN QUESTION", "ASSIGNMENT CONFIG"):
-            assert marker not in text, f"cell {i} of the student {master.stem} still has {marker!r}"
-        for line in solution:
-            assert line not in text, (
-                f"cell {i} of the student version of {master.stem} contains the solution line "
-                f"{line!r}: the solution leaks (is its cell between raw BEGIN/END SOLUTION cells?)"
-            )
+    found = leaks(solution, nbformat.read(built[master]["student"], 4))
+    assert not found, (
+        f"the student version of {master.stem} leaks its solution (is every solution cell "
+        "between raw BEGIN/END SOLUTION cells?):\n" + "\n".join(found)
+    )
     # hidden tests travel only in the autograder zip, never in the student's notebook
     with zipfile.ZipFile(built[master]["zip"]) as z:
         cases = [case for f in z.namelist() if f.startswith("tests/")
