@@ -234,6 +234,24 @@ def test_models_shapes_and_objectives():
         models.build("resnet")
 
 
+def test_sparse_bag_of_words_path_matches_the_dense_one():
+    torch.manual_seed(0)
+    m = models.build("logreg", d_in=50, n_classes=2, input_dropout=0.5)
+    torch.nn.init.normal_(m.linear.weight)
+    torch.nn.init.normal_(m.linear.bias)
+    x = (torch.rand(64, 50) < 0.1).to(torch.uint8) * torch.randint(1, 4, (64, 50), dtype=torch.uint8)
+    x[3] = 0  # an empty review
+    m.eval()
+    assert torch.allclose(m(x), m(x.float()), atol=1e-5)
+    m.train()  # dropout: each non-zero kept with probability 1/2 and doubled; mean unchanged
+    with torch.no_grad():
+        draws = torch.stack([m(x) for _ in range(4000)])
+        m.eval()
+        err = (draws.mean(0) - m(x.float())).abs()
+    assert (err <= 5 * draws.std(0) / 4000**0.5 + 1e-6).all()
+    assert (draws.std(0)[3] == 0).all()  # nothing to drop in an empty row
+
+
 def test_vae_objective_is_the_negative_elbo():
     """With the encoder at mu=0, log var=0 the KL term vanishes and z ~ N(0, I): check both."""
     torch.manual_seed(0)

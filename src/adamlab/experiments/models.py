@@ -38,7 +38,27 @@ class LogisticRegression(_Model):
         nn.init.zeros_(self.linear.bias)
 
     def forward(self, x):
+        if not x.is_floating_point():  # bag-of-words counts: touch only the non-zeros
+            return self._sparse_forward(x)
         return self.linear(self.drop(x.float()))
+
+    def _sparse_forward(self, x):
+        """Same function and same dropout distribution as the dense path, for sparse rows.
+
+        Dropout leaves zeros at zero, so masking only the non-zero entries is exact; an IMDB
+        minibatch has about 1% non-zeros, which makes this several times faster than casting
+        128 x 10,000 entries to float and drawing a mask for each.
+        """
+        rows, cols = x.nonzero(as_tuple=True)  # row-major: rows come sorted
+        vals = x[rows, cols].float()
+        p = self.drop.p
+        if self.training and p > 0:
+            vals = vals * (torch.rand(vals.shape, device=x.device) >= p) / (1.0 - p)
+        counts = torch.bincount(rows, minlength=len(x))
+        offsets = torch.cumsum(counts, 0) - counts
+        out = F.embedding_bag(cols, self.linear.weight.t(), offsets, mode="sum",
+                              per_sample_weights=vals)
+        return out + self.linear.bias
 
 
 class MLP(_Model):
