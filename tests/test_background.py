@@ -251,3 +251,24 @@ def test_static_slider_player_needs_no_internet():
     assert not [u for u in re.findall(r'(?:href|src)="([^"]*)"', html) if "://" in u]
     assert 'alt="a line"' in html
     assert html.count("<button") == 9  # every control kept, drawn as a character
+
+
+@pytest.mark.parametrize(
+    "page", ["book/intro.md", "book/background/first_vs_second_order.md", "book/background/ema.md"]
+)
+def test_chapter_parses_as_a_notebook(page):
+    """A cell option that is not valid YAML stops the whole book build; catch it here first."""
+    from pathlib import Path
+
+    from myst_nb.core.read import read_myst_markdown_notebook
+
+    root = Path(__file__).resolve().parents[1]
+    nb = read_myst_markdown_notebook((root / page).read_text(encoding="utf-8"))
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code, f"{page} has no code cells"
+    for cell in code:
+        figure = cell.metadata.get("mystnb", {}).get("figure")
+        if figure is not None:
+            assert figure.get("caption") and figure.get("name"), f"{page}: figure without caption"
+            alt = cell.metadata["mystnb"].get("image", {}).get("alt")
+            assert alt, f"{page}: figure without alt text"
