@@ -264,7 +264,7 @@ def sweep(
     return frames
 
 
-def static_sweep(landscape, optimizers, knob, values, steps=200, dpi=50, alt=None, **fixed):
+def static_sweep(landscape, optimizers, knob, values, steps=200, dpi=60, alt=None, **fixed):
     """A kernel-free slider over one knob: every frame is precomputed (see ``sweep``).
 
     ``alt`` describes the figure for readers who cannot see it; a generic one is made if absent.
@@ -285,7 +285,8 @@ def static_sweep(landscape, optimizers, knob, values, steps=200, dpi=50, alt=Non
         alt = (f"Contour plot of the {land.name} landscape with the paths of "
                f"{', '.join(optimizers)}; a slider steps {knob} through "
                f"{', '.join(f'{v:g}' for v in values)}.")
-    return static_slider(draw, list(range(len(values))), figsize=(6.0, 4.0), dpi=dpi, alt=alt)
+    # A small canvas at a moderate dpi: readable labels, few bytes per frame.
+    return static_slider(draw, list(range(len(values))), figsize=(5.2, 3.5), dpi=dpi, alt=alt)
 
 
 def tour(
