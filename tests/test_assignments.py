@@ -192,8 +192,10 @@ def _solution_lines(master: Path) -> set[str]:
     }
 
 
-MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "# SOLUTION", "BEGIN TESTS", "BEGIN QUESTION",
-           "ASSIGNMENT CONFIG")
+# otter's own raw-cell markers (it keeps an HTML comment <!-- BEGIN QUESTION --> around manual
+# questions, on purpose, to cut the PDF; that one is not a leak)
+MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "# SOLUTION", "BEGIN TESTS", "BEGIN TEST CONFIG",
+           "# BEGIN QUESTION", "ASSIGNMENT CONFIG")
 
 
 def leaks(solution: set[str], notebook) -> list[str]:
