@@ -6,8 +6,8 @@ sensible start point, and the minimizer where one is known. Everything is NumPy 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -184,7 +184,9 @@ def run(
         rule = RULES[rule]
     unknown = set(hyper) - set(rule.defaults) - {"nesterov"}
     if unknown:
-        raise TypeError(f"{rule.name} has no hyperparameter {sorted(unknown)}; it takes {sorted(rule.defaults)}")
+        raise TypeError(
+            f"{rule.name} has no hyperparameter {sorted(unknown)}; it takes {sorted(rule.defaults)}"
+        )
     hp = {**rule.defaults, **hyper}
     x = np.array(x0, dtype=float)
     state = rule.init(x)

@@ -353,7 +353,9 @@ def adamax(
 ) -> tuple[Array, AdamaxState]:
     """Algorithm 2 of Kingma & Ba (2015): the infinity-norm variant of Adam.
 
-    u <- max(beta2 * u, |g|) needs no bias correction, and |update| <= lr holds exactly.
+    u <- max(beta2 * u, |g|) needs no bias correction. The paper's bound |update| <= lr holds
+    up to a factor (1 - beta1) / (1 - beta1 / beta2) (1.0091 with the defaults), which gradients
+    of one sign shrinking by beta2 per step approach.
     The paper has no eps (so 0/0 if every gradient so far is zero). PyTorch puts eps inside
     the maximum, max(beta2 * u, |g| + eps), default 1e-8; Keras adds it to the denominator,
     m / (u + eps) (``eps_in_max=False``). With eps = 0 both are the paper's rule.
