@@ -82,7 +82,12 @@ def cmd_run(args) -> int:
     i, n = sweep.parse_shard(args.shard)
     for fig in _figures(args.figure):
         folder = sweep.store_dir(_out(args), fig.name, args.scale)
-        only = _tuned(folder) if args.tuned else None
+        only = None
+        if args.tuned or args.tuned_from:
+            scale = args.tuned_from or args.scale
+            src = Path(args.tuned_dir) if args.tuned_dir else _out(
+                argparse.Namespace(out=args.out, scale=scale))
+            only = _tuned(sweep.store_dir(src, fig.name, scale))
         cfgs = sweep.shard(fig.runs(args.scale, seeds=args.seeds, only=only), i, n)
         print(f"{fig.name} ({args.scale}, shard {i}/{n}):", end=" ")
         sweep.run_sweep(cfgs, folder, device=args.device, jobs=args.jobs,
@@ -150,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--shard", help="i/n: run the i-th of n slices (0-based)")
             p.add_argument("--tuned", action="store_true",
                            help="only the settings `tune` chose")
+            p.add_argument("--tuned-from", choices=("quick", "paper"),
+                           help="use the settings `tune` chose at this scale (with --tuned-dir)")
+            p.add_argument("--tuned-dir", help="the store holding that tuned.json")
             p.add_argument("--quiet", action="store_true", help="no progress bars")
         else:
             p.add_argument("--seed", type=int, default=0)

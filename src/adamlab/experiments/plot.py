@@ -56,6 +56,12 @@ def best_settings(results: list[dict], metric: str = "train_loss") -> dict[str, 
     return best
 
 
+def matches_best(a: float, b: float, c: float, k: float = 0.5) -> bool:
+    """The paper's "A is about as good as B, both better than C", made testable: A and B end
+    below C, and the A-B gap is less than k times the smaller of their leads over C."""
+    return a < c and b < c and abs(a - b) < k * min(c - a, c - b)
+
+
 def curve(runs: list[dict], x: str = "epoch", y: str = "train_loss"):
     """x, mean, min, max over the runs (seeds), cut to the shortest (a diverged run ends early)."""
     n = min(len(r["history"][y]) for r in runs)

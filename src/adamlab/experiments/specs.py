@@ -52,6 +52,20 @@ class Figure:
     stated: tuple[str, ...] = ()
     assumed: tuple[str, ...] = ()
 
+    def setup_markdown(self, scale: str = "paper") -> str:
+        """A two-column table, stated vs assumed, and the grid of the scale (for chapters)."""
+        rows = max(len(self.stated), len(self.assumed))
+        stated = list(self.stated) + [""] * (rows - len(self.stated))
+        assumed = list(self.assumed) + [""] * (rows - len(self.assumed))
+        lines = ["| stated in the paper | assumed by us |", "|---|---|"]
+        lines += [f"| {a} | {b} |" for a, b in zip(stated, assumed, strict=True)]
+        grids = []
+        for c in self.curves:
+            g = c.grid.get(scale, {})
+            grids.append(f"{c.label}: " + ", ".join(
+                f"{k} ∈ {{{', '.join(_fmt(v) for v in vals)}}}" for k, vals in sorted(g.items())))
+        return "\n".join(lines) + f"\n\nGrid at the {scale} scale: " + "; ".join(grids) + "."
+
     def runs(self, scale: str, seeds=None, only: dict | None = None) -> list[RunConfig]:
         """Every run of the sweep: each curve x its grid x the seeds.
 
@@ -85,6 +99,12 @@ class Figure:
         return out
 
 
+def _fmt(v) -> str:
+    if isinstance(v, (tuple, list)):
+        return "(" + ", ".join(_fmt(u) for u in v) + ")"
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
 def _lr(paper, quick):
     return {"paper": {"lr": tuple(paper)}, "quick": {"lr": tuple(quick)}}
 
@@ -104,9 +124,9 @@ _add(Figure(
     dataset="mnist", model="logreg", model_kw={"d_in": 784, "n_classes": 10, "l2": 1e-4},
     schedule="inv_sqrt",
     curves=(
-        Curve("Adam", "Adam", grid=_lr((1e-3, 3e-3, 1e-2, 3e-2), (3e-3, 1e-2))),
-        Curve("SGDNesterov", "SGD", NESTEROV, grid=_lr((0.03, 0.1, 0.3, 1.0), (0.1, 0.3))),
-        Curve("AdaGrad", "Adagrad", grid=_lr((0.01, 0.03, 0.1, 0.3), (0.03, 0.1))),
+        Curve("Adam", "Adam", grid=_lr((1e-3, 3e-3, 1e-2, 3e-2, 0.1), (1e-2, 3e-2))),
+        Curve("SGDNesterov", "SGD", NESTEROV, grid=_lr((0.03, 0.1, 0.3, 1.0, 3.0), (0.3, 1.0))),
+        Curve("AdaGrad", "Adagrad", grid=_lr((0.01, 0.03, 0.1, 0.3), (0.1, 0.3))),
     ),
     scales={"paper": Scale(epochs=45, seeds=(0, 1, 2)),
             "quick": Scale(epochs=8, seeds=(0, 1), n_train=12_000)},
@@ -125,13 +145,13 @@ _add(Figure(
     model_kw={"d_in": 10_000, "n_classes": 2, "l2": 1e-4, "input_dropout": 0.5},
     schedule="inv_sqrt",
     curves=(
-        Curve("Adam+dropout", "Adam", grid=_lr((3e-3, 1e-2, 3e-2), (1e-2, 3e-2))),
-        Curve("AdaGrad+dropout", "Adagrad", grid=_lr((0.03, 0.1, 0.3), (0.1, 0.3))),
-        Curve("RMSProp+dropout", "RMSprop", grid=_lr((1e-3, 3e-3, 1e-2), (3e-3, 1e-2))),
-        Curve("SGDNesterov+dropout", "SGD", NESTEROV, grid=_lr((0.1, 0.3, 1.0), (0.3, 1.0))),
+        Curve("Adam+dropout", "Adam", grid=_lr((1e-2, 3e-2, 0.1), (3e-2,))),
+        Curve("AdaGrad+dropout", "Adagrad", grid=_lr((0.03, 0.1, 0.3), (0.1,))),
+        Curve("RMSProp+dropout", "RMSprop", grid=_lr((1e-3, 3e-3, 1e-2), (1e-2,))),
+        Curve("SGDNesterov+dropout", "SGD", NESTEROV, grid=_lr((0.3, 1.0, 3.0), (1.0,))),
     ),
     scales={"paper": Scale(epochs=160, seeds=(0, 1, 2)),
-            "quick": Scale(epochs=10, seeds=(0, 1), n_train=6_000)},
+            "quick": Scale(epochs=6, seeds=(0, 1), n_train=4_000)},
     stated=("bag-of-words over the 10,000 most frequent words", "50% dropout on the features",
             "alpha_t = alpha / sqrt(t)", "curves: AdaGrad, RMSProp, SGDNesterov, Adam (+dropout)",
             "160 epochs"),
@@ -153,7 +173,7 @@ _add(Figure(
         Curve("Adam", "Adam", grid=_lr((1e-4, 3e-4, 1e-3), (3e-4,))),
     ),
     scales={"paper": Scale(epochs=200, seeds=(0, 1, 2)),
-            "quick": Scale(epochs=4, seeds=(0,), n_train=4_000)},
+            "quick": Scale(epochs=3, seeds=(0,), n_train=2_000)},
     stated=("two hidden layers of 1000 ReLUs", "minibatch 128", "dropout",
             "AdaGrad, RMSProp, SGDNesterov, AdaDelta, Adam", "200 epochs, log-scale cost"),
     assumed=("dropout 0.2 on the input, 0.5 on the hidden layers", "no L2",
@@ -170,10 +190,10 @@ _add(Figure(
         # the stand-in for SFO: full-batch L-BFGS with a line search, one iteration per "epoch"
         Curve("L-BFGS (SFO stand-in)", "LBFGS",
               {"max_iter": 1, "history_size": 20, "line_search_fn": "strong_wolfe"},
-              grid=_lr((1.0,), (1.0,)), batch_size=60_000, epochs={"paper": 400, "quick": 30}),
+              grid=_lr((1.0,), (1.0,)), batch_size=60_000, epochs={"paper": 400, "quick": 10}),
     ),
     scales={"paper": Scale(epochs=45, seeds=(0, 1, 2)),
-            "quick": Scale(epochs=4, seeds=(0,), n_train=3_000)},
+            "quick": Scale(epochs=5, seeds=(0,), n_train=1_000)},
     stated=("same MLP, no dropout, cross-entropy + L2 weight decay",
             "compared with SFO per iteration and per second"),
     assumed=("L-BFGS from torch.optim as the second-order stand-in for SFO (SFO itself is not "
@@ -185,7 +205,7 @@ _CNN = {"input_dropout": 0.2, "fc_dropout": 0.5}
 _NO = {"input_dropout": 0.0, "fc_dropout": 0.0}
 _add(Figure(
     name="fig3", title="CNN c64-c64-c128-1000, CIFAR-10 (Fig. 3)",
-    dataset="cifar10", model="cnn", points_per_epoch=10, log_vhat=True,
+    dataset="cifar10", model="cnn", points_per_epoch=2, log_vhat=True,
     curves=(
         Curve("AdaGrad", "Adagrad", model_kw=_NO, grid=_lr((3e-3, 1e-2), (1e-2,))),
         Curve("AdaGrad+dropout", "Adagrad", model_kw=_CNN, grid=_lr((3e-3, 1e-2), (1e-2,))),
@@ -196,7 +216,7 @@ _add(Figure(
         Curve("Adam+dropout", "Adam", model_kw=_CNN, grid=_lr((1e-4, 3e-4), (3e-4,))),
     ),
     scales={"paper": Scale(epochs=45, seeds=(0, 1, 2)),
-            "quick": Scale(epochs=3, seeds=(0,), n_train=768)},
+            "quick": Scale(epochs=3, seeds=(0,), n_train=256)},
     stated=("whitened input", "5x5 convolutions, 3x3 max-pooling stride 2, c64-c64-c128-1000",
             "dropout on the input and the fully connected layer", "minibatch 128",
             "AdaGrad, SGDNesterov, Adam, with and without dropout", "45 epochs"),
@@ -218,12 +238,12 @@ _add(Figure(
                     "quick": {"betas": _BETAS, "lr": (1e-4, 1e-3, 1e-2, 1e-1)}}),
     ),
     scales={"paper": Scale(epochs=100, seeds=(0, 1, 2), report_epochs=(10, 100)),
-            "quick": Scale(epochs=3, seeds=(0,), n_train=1_000, report_epochs=(1, 3))},
+            "quick": Scale(epochs=3, seeds=(0,), n_train=500, report_epochs=(1, 3))},
     stated=("VAE, 500 softplus hidden units, 50-d Gaussian latent",
             "beta1 in {0, 0.9}, beta2 in {0.99, 0.999, 0.9999}, log10 alpha in {-5..-1}",
             "with and without bias correction (both moments)", "loss after 10 and 100 epochs"),
     assumed=("MNIST with a Bernoulli decoder on [0, 1] intensities", "minibatch 100",
-             "loss = negative ELBO per example (one sample), averaged over the epoch's batches",
+             "loss = negative ELBO per example on the training set (one sample), after each epoch",
              "eps 1e-8", "the 5 integer exponents of alpha"),
 ))
 

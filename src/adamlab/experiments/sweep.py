@@ -107,3 +107,25 @@ def load_results(folder: str | os.PathLike) -> list[dict]:
         return []
     return [read_result(p) for p in sorted(folder.glob("*.json")) if not p.name.startswith(".")
             and p.name != "tuned.json"]
+
+
+PROJECT_RESULTS = Path(__file__).resolve().parents[3] / "results"
+
+
+def run_figure(name: str, scale: str = "quick", out: str | os.PathLike | None = None,
+               threads: int | None = None, device: str | None = None, seeds=None,
+               log: Callable[[str], None] = print) -> list[dict]:
+    """Run (or read back) one figure's sweep; what the chapters call at build time."""
+    from . import specs
+    if threads:
+        torch.set_num_threads(threads)
+    fig = specs.get(name)
+    if out is None:
+        out = PROJECT_RESULTS if scale == "paper" else Path("runs")
+    return run_sweep(fig.runs(scale, seeds=seeds), store_dir(out, name, scale), device=device,
+                     progress=False, log=log)
+
+
+def paper_results(name: str, root: str | os.PathLike | None = None) -> list[dict]:
+    """The committed paper-scale results of a figure (empty when it was not run at that scale)."""
+    return load_results(store_dir(root or PROJECT_RESULTS, name, "paper"))

@@ -30,7 +30,8 @@ import torch
 from . import models
 
 __all__ = ["RunConfig", "train", "pick_device", "make_optimizer", "write_json_atomic",
-           "read_result", "provenance", "make_schedule"]
+           "read_result", "provenance", "make_schedule",
+           "run_epoch"]
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,7 @@ def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a result is meant to be read
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -232,6 +234,40 @@ def make_schedule(opt: torch.optim.Optimizer, name: str | None):
 
 # ----------------------------------------------------------------------------- the loop
 
+def run_epoch(model: models._Model, opt: torch.optim.Optimizer, x: torch.Tensor,
+              y: torch.Tensor, perm: torch.Tensor, batch_size: int, sched=None,
+              closure_step: bool = False,
+              on_step: Callable[[int], object] | None = None) -> torch.Tensor:
+    """One pass over (x, y) in the order ``perm``, minibatches by index; the per-step losses
+    stay on the device (no host synchronization inside the epoch)."""
+    steps = math.ceil(len(perm) / batch_size)
+    losses = torch.empty(steps, device=x.device)
+    penalty = model.l2 != 0
+    for i in range(steps):
+        idx = perm[i * batch_size:(i + 1) * batch_size]
+        xb, yb = x[idx], y[idx]
+
+        def closure(xb=xb, yb=yb):
+            opt.zero_grad(set_to_none=True)
+            loss = model.objective(xb, yb).mean()
+            if penalty:
+                loss = loss + model.penalty()
+            loss.backward()
+            return loss
+
+        if closure_step:
+            loss = opt.step(closure)
+        else:
+            loss = closure()
+            opt.step()
+        losses[i] = loss.detach()
+        if sched is not None:
+            sched.step()
+        if on_step is not None:
+            on_step(i)
+    return losses
+
+
 def train(cfg: RunConfig, data, out_dir: str | os.PathLike, device: str | None = None,
           progress: bool | None = None,
           callback: Callable[[int, int], None] | None = None) -> dict:
@@ -297,36 +333,19 @@ def train(cfg: RunConfig, data, out_dir: str | os.PathLike, device: str | None =
     bar = tqdm(total=cfg.epochs * steps, initial=start_epoch * steps, disable=not progress,
                desc=rid[:40], leave=False, unit="step")
     use_closure = cfg.optimizer == "LBFGS"
-    penalty = model.l2 != 0
 
     for epoch in range(start_epoch + 1, cfg.epochs + 1):
         t0 = time.perf_counter()
         model.train()
         perm = torch.randperm(n, generator=gen, device=gen_device).to(dev)
-        losses = torch.empty(steps, device=dev)
-        for i in range(steps):
-            idx = perm[i * cfg.batch_size:(i + 1) * cfg.batch_size]
-            xb, yb = x[idx], y[idx]
 
-            def closure(xb=xb, yb=yb):
-                opt.zero_grad(set_to_none=True)
-                loss = model.objective(xb, yb).mean()
-                if penalty:
-                    loss = loss + model.penalty()
-                loss.backward()
-                return loss
-
-            if use_closure:
-                loss = opt.step(closure)
-            else:
-                loss = closure()
-                opt.step()
-            losses[i] = loss.detach()
-            if sched is not None:
-                sched.step()
+        def on_step(i, epoch=epoch):
             bar.update(1)
             if callback is not None:
                 callback(epoch, i)
+
+        losses = run_epoch(model, opt, x, y, perm, cfg.batch_size, sched=sched,
+                           closure_step=use_closure, on_step=on_step)
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)
         elapsed += time.perf_counter() - t0
