@@ -10,7 +10,6 @@ STAMP  := $(VENV)/.installed-stamp
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed, found " + sys.version.split()[0])'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --upgrade -q pip
 	$(PY) -m pip install -q -r requirements.txt
 	touch $@
 
