@@ -237,3 +237,21 @@ def test_contour_grid_cache_tells_landscapes_apart():
     assert not np.array_equal(z20, z50)
     _, _, again = explorer._log_gap_grid(quadratic(1.0, 20.0), 30)
     assert again is z20  # the same landscape is served from the cache
+
+
+def test_sweep_titles_keep_every_digit_of_the_knob(monkeypatch):
+    # 0.9999 must not print as "1": the difference is the whole point of the beta2 slider.
+    from adamlab import interactive
+
+    titles = []
+
+    def capture(draw, values, **kw):
+        for v in values:
+            fig = plt.figure()
+            draw(fig, v)
+            titles.append(fig.axes[0].get_title())
+            plt.close(fig)
+
+    monkeypatch.setattr(interactive, "static_slider", capture)
+    explorer.static_sweep("beale", ["Adam"], "beta2", [0.99, 0.9999], steps=3)
+    assert titles == ["beale: beta2 = 0.99", "beale: beta2 = 0.9999"]
