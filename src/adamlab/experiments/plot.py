@@ -116,6 +116,8 @@ def plot_figure(name: str, source, report_epochs=None):
         fig, ax = plt.subplots(figsize=(5.2, 3.8))
         draw(ax, results, log=name == "fig2-dropout")
         ax.set_title(results[0]["config"]["figure"])
+        if name == "fig1-mnist":  # the paper's range: the first epoch's drop from ln 10 is off-chart
+            ax.set_ylim(top=min(ax.get_ylim()[1], 0.8))
     elif name == "fig2-deterministic":
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
         draw(axes[0], results, log=True)
@@ -123,7 +125,7 @@ def plot_figure(name: str, source, report_epochs=None):
         draw(axes[1], results, x="wall", log=True)
     elif name == "fig3":
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-        draw(axes[0], results, x="batch_epoch", y="batch_loss", xmax=3)
+        draw(axes[0], results, x="batch_epoch", y="batch_loss", xmax=3, log=True)
         axes[0].set_title("first 3 epochs (minibatch cost)")
         draw(axes[1], results, log=True)
         axes[1].set_title("all epochs (training cost)")
@@ -165,7 +167,7 @@ def plot_fig4(results: list[dict], report_epochs=None):
         for i, b1 in enumerate(betas1):
             for j, b2 in enumerate(betas2):
                 ax = axes[i, e_i * len(betas2) + j]
-                for bc, col, name in ((True, "red", "bias correction"), (False, "green", "none")):
+                for bc, col, name in ((True, "red", "bias correction"), (False, "green", "no correction")):
                     if (b1, b2, bc) not in table:
                         continue
                     xs, ys = table[(b1, b2, bc)]
@@ -180,6 +182,12 @@ def plot_fig4(results: list[dict], report_epochs=None):
     axes[0, 0].legend(fontsize=7)
     axes[0, 0].set_ylim(top=cap * 1.02)
     return fig
+
+
+def unstable(r: dict) -> bool:
+    """A run that blew up: it diverged (NaN/inf) or ended above its starting cost."""
+    h = r["history"]["train_loss"]
+    return r["status"] == "diverged" or not math.isfinite(h[-1]) or h[-1] > h[0]
 
 
 def provenance_line(results: list[dict]) -> str:
