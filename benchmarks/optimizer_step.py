@@ -204,23 +204,27 @@ def main(argv=None) -> None:
         stamp = datetime.now(timezone.utc)
         print(f"{device}: median time of one step (x ratio to torch fused; % of triad bandwidth)")
         results = {}
+        path = args.out / f"optimizer_step-{device}-{stamp:%Y%m%dT%H%M%S}.json"
         for s in sets:
             results[s] = bench_set(s, device, args.rounds, args.block, args.seed)
             report(results[s])
-        record = {
-            "benchmark": "optimizer_step",
-            "device": device,
-            "machine": machine(device),
-            "date_utc": stamp.isoformat(timespec="seconds"),
-            "command": "python benchmarks/optimizer_step.py " + " ".join(argv or []),
-            "rounds": args.rounds,
-            "block_s": args.block,
-            "sets": results,
-        }
-        args.out.mkdir(parents=True, exist_ok=True)
-        path = args.out / f"optimizer_step-{device}-{stamp:%Y%m%dT%H%M%S}.json"
-        path.write_text(json.dumps(record, indent=1) + "\n")
+            save(path, device, stamp, args, argv, results)  # after every set: a partial run counts
         print(f"wrote {path}")
+
+
+def save(path: Path, device: str, stamp: datetime, args, argv, results: dict) -> None:
+    record = {
+        "benchmark": "optimizer_step",
+        "device": device,
+        "machine": machine(device),
+        "date_utc": stamp.isoformat(timespec="seconds"),
+        "command": "python benchmarks/optimizer_step.py " + " ".join(argv or []),
+        "rounds": args.rounds,
+        "block_s": args.block,
+        "sets": results,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -2,11 +2,13 @@
 
 Agreement is measured per tensor as max|fast - reference| / max|reference| (a norm-wise
 relative error: an element-wise one is meaningless for m, which passes through zero), for the
-parameters and for every state tensor. Targets: 1e-6 in float32 and 1e-12 in float64.
+parameters and for every state tensor (see ``rel_err`` for the scale of one-element tensors).
+Targets: 1e-6 in float32 and 1e-12 in float64.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 
 import pytest
@@ -57,8 +59,15 @@ def gradient_stream(params, steps, seed=1):
         yield [x.view(p.shape) for x, p in zip(flat.split(sizes), params, strict=True)]
 
 
-def rel_err(a, b):
-    scale = b.abs().max().item()
+def rel_err(a, b, scale=0.0):
+    """max|a - b| over the tensor's scale: its largest value, or ``scale`` if that is larger.
+
+    A one-element tensor that ends near 0 would otherwise turn this into an element-wise error,
+    unbounded. So a parameter is measured against its starting size too, and m against
+    sqrt(v) (or u for AdaMax): the denominator it is divided by, the size at which an error
+    in m changes the step.
+    """
+    scale = max(b.abs().max().item(), scale)
     return (a - b).abs().max().item() / (scale if scale > 0 else 1.0)
 
 
@@ -127,15 +136,17 @@ ADAMAX_CASES = {
 }
 
 
-def assert_close(fast_out, ref_out, start, tol):
+def assert_close(kind, fast_out, ref_out, start, tol):
     ps_f, st_f = fast_out
     ps_r, st_r = ref_out
     worst = 0.0
     for i, (a, b) in enumerate(zip(ps_f, ps_r, strict=True)):
         assert torch.isfinite(a).all(), f"tensor {i}: non-finite parameters"
-        worst = max(worst, rel_err(a, b))
-        for a_s, b_s in zip(st_f[i], st_r[i], strict=True):
-            worst = max(worst, rel_err(a_s, b_s))
+        worst = max(worst, rel_err(a, b, start[i].abs().max().item()))
+        second = st_r[i][1]  # v for the Adam family, u for AdaMax
+        m_scale = (second.abs().max().item() ** 0.5) if kind == "adam" else second.abs().max().item()
+        for j, (a_s, b_s) in enumerate(zip(st_f[i], st_r[i], strict=True)):
+            worst = max(worst, rel_err(a_s, b_s, m_scale if j == 0 else 0.0))
     assert worst <= tol, f"largest relative difference {worst:.3g} > {tol:g}"
     # the comparison is not vacuous: the parameters really moved
     moved = max(rel_err(a, p0) for a, p0 in zip(ps_r, start, strict=True))
@@ -153,7 +164,7 @@ def check(kind, impl, name, dtype, device, steps=STEPS):
     case = {**ADAM_CASES, **ADAMAX_CASES}[name]
     ref = reference_result(kind, name, dtype, device, steps)
     out = run_fast(kind, impl, params, steps, **case)
-    assert_close(out, ref, params, TOL[dtype])
+    assert_close(kind, out, ref, params, TOL[dtype])
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -228,3 +239,81 @@ def test_bad_input_is_named():
     with pytest.raises(ValueError, match="floating-point"):
         z = [torch.zeros(3, dtype=torch.int64)]
         fast.adamax_foreach_(z, z, z, z, [1], **h)
+
+
+# --------------------------------------------------------------------------------------
+# The optimizer classes: every impl takes the same path as the reference implementation
+# --------------------------------------------------------------------------------------
+
+
+def train_least_squares(make_opt, steps=200, seed=0, freeze_at=None):
+    """Two parameter groups, a learning-rate schedule, and (optionally) a bias frozen mid-run."""
+    gen = torch.Generator().manual_seed(seed)
+    X = torch.randn(64, 5, generator=gen, dtype=torch.float64)
+    Y = torch.randn(64, 3, generator=gen, dtype=torch.float64)
+    W = torch.randn(5, 3, generator=gen, dtype=torch.float64).requires_grad_()
+    b = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+    opt = make_opt([{"params": [W]}, {"params": [b], "lr": 3e-2}])
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=50, gamma=0.5)
+    for t in range(steps):
+        opt.zero_grad()
+        i = torch.randint(0, 64, (16,), generator=gen)
+        (0.5 * ((X[i] @ W + b - Y[i]) ** 2).mean()).backward()
+        if freeze_at is not None and t >= freeze_at:
+            b.grad = None  # a frozen parameter: no update, its step count stays put
+        opt.step()
+        sched.step()
+    return torch.cat([W.detach().flatten(), b.detach()]), opt
+
+
+OPTIM_CASES = {
+    "Adam": ("Adam", dict(lr=1e-2)),
+    "Adam-amsgrad-l2-maximize": ("Adam", dict(lr=1e-2, amsgrad=True, weight_decay=1e-2,
+                                             maximize=True)),  # fmt: skip
+    "AdamW": ("AdamW", dict(lr=1e-2, weight_decay=0.1)),
+    "Adamax": ("Adamax", dict(lr=1e-2)),
+}
+
+
+@pytest.mark.parametrize("impl", ["inplace", "foreach"])
+@pytest.mark.parametrize("case", list(OPTIM_CASES))
+def test_optimizer_impls_follow_the_reference(case, impl):
+    from adamlab import optim
+
+    name, kw = OPTIM_CASES[case]
+    cls = getattr(optim, name)
+    ref, ref_opt = train_least_squares(lambda g: cls(g, impl="reference", **kw), freeze_at=120)
+    got, got_opt = train_least_squares(lambda g: cls(g, impl=impl, **kw), freeze_at=120)
+    torch.testing.assert_close(got, ref, rtol=1e-12, atol=1e-14)
+    # the same state, under torch's keys, with the frozen bias's step count held at 120
+    for p_ref, p_got in zip(ref_opt.state, got_opt.state, strict=True):
+        for key, value in ref_opt.state[p_ref].items():
+            torch.testing.assert_close(got_opt.state[p_got][key], value, rtol=1e-12, atol=1e-14)
+    assert int(got_opt.state[got_opt.param_groups[1]["params"][0]]["step"]) == 120
+
+
+def test_default_impl_and_torch_checkpoints():
+    from adamlab import optim
+
+    p = torch.zeros(3, requires_grad=True)
+    assert optim.Adam([p]).param_groups[0]["impl"] == "foreach"
+    assert optim.Adam([p], foreach=False).param_groups[0]["impl"] == "reference"
+    with pytest.raises(ValueError, match="impl must be one of"):
+        optim.Adamax([p], impl="fastest")
+    # a torch.optim.Adam checkpoint continues on adamlab's fast path as it would in torch
+    grads = [torch.tensor([0.3, -1.0, 1e-3]) * (k + 1) for k in range(10)]
+    theirs = torch.optim.Adam([p], lr=1e-2)  # foreach=None: torch picks; we pick "foreach"
+    for g in grads[:5]:
+        p.grad = g
+        theirs.step()
+    q = p.detach().clone().requires_grad_()
+    ours = optim.Adam([q], lr=1e-2)
+    # a copy, as from a file: a live state_dict shares its tensors, which both would update
+    ours.load_state_dict(copy.deepcopy(theirs.state_dict()))
+    assert ours.param_groups[0]["impl"] == "foreach"
+    for g in grads[5:]:
+        p.grad, q.grad = g, g.clone()
+        theirs.step()
+        ours.step()
+    torch.testing.assert_close(q, p, rtol=1e-6, atol=1e-7)
+    assert int(ours.state[q]["step"]) == 10

@@ -86,9 +86,8 @@ def adam_inplace_(
     for i, (p, g, m, v) in enumerate(zip(params, grads, exp_avgs, exp_avg_sqs, strict=True)):
         if maximize:
             g = -g
-        if weight_decay and decoupled_weight_decay:
-            p.mul_(1 - lr * weight_decay)  # AdamW: shrink theta outside the adaptive step
-        elif weight_decay:
+        decoupled = weight_decay and decoupled_weight_decay
+        if weight_decay and not decoupled_weight_decay:
             g = g.add(p, alpha=weight_decay)  # L2: the decay joins the gradient
         m.mul_(beta1).add_(g, alpha=1 - beta1)
         v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
@@ -97,7 +96,15 @@ def adam_inplace_(
             v = max_exp_avg_sqs[i]
         # -lr * m_hat / (sqrt(v_hat) + eps), with v_hat = v / (1 - beta2^t) under the root
         denom = v.sqrt().div_(bc2_sqrt[i]).add_(eps)
-        p.addcdiv_(m, denom, value=-lr / bc1[i])
+        if decoupled:
+            # AdamW shrinks theta outside the adaptive step. The Adam step and the decay are
+            # added to theta together, one rounding per step as in rules.adamw; shrinking theta
+            # first and then stepping rounds theta twice, and in float32 those roundings add up
+            # to 1e-5 relative over 1000 steps.
+            update = torch.div(m, denom).mul_(-lr / bc1[i]).add_(p, alpha=-lr * weight_decay)
+            p.add_(update)
+        else:
+            p.addcdiv_(m, denom, value=-lr / bc1[i])
 
 
 def adamax_inplace_(
@@ -164,9 +171,8 @@ def adam_foreach_(
     grads = list(grads)
     if maximize:
         grads = torch._foreach_neg(grads)
-    if weight_decay and decoupled_weight_decay:
-        torch._foreach_mul_(params, 1 - lr * weight_decay)
-    elif weight_decay:
+    decoupled = weight_decay and decoupled_weight_decay
+    if weight_decay and not decoupled_weight_decay:
         grads = torch._foreach_add(grads, params, alpha=weight_decay)
     torch._foreach_mul_(exp_avgs, beta1)
     torch._foreach_add_(exp_avgs, grads, alpha=1 - beta1)
@@ -179,7 +185,13 @@ def adam_foreach_(
     denom = torch._foreach_sqrt(second)
     torch._foreach_div_(denom, bc2_sqrt)
     torch._foreach_add_(denom, eps)
-    torch._foreach_addcdiv_(params, exp_avgs, denom, [-lr / c for c in bc1])
+    if decoupled:  # one rounding of theta per step, as in adam_inplace_
+        update = torch._foreach_div(exp_avgs, denom)
+        torch._foreach_mul_(update, [-lr / c for c in bc1])
+        torch._foreach_add_(update, params, alpha=-lr * weight_decay)
+        torch._foreach_add_(params, update)
+    else:
+        torch._foreach_addcdiv_(params, exp_avgs, denom, [-lr / c for c in bc1])
 
 
 def adamax_foreach_(
@@ -235,8 +247,9 @@ def _adam_fused_body(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, scal
         lr, step_size, bc2_sqrt = scalars[i, 0], scalars[i, 1], scalars[i, 2]
         if maximize:
             g = -g
+        decay = 0.0
         if weight_decay and decoupled:
-            p.mul_(1 - lr * weight_decay)
+            decay = lr * weight_decay * p  # from the old theta, as in rules.adamw
         elif weight_decay:
             g = g + weight_decay * p
         m.copy_(beta1 * m + (1 - beta1) * g)
@@ -244,7 +257,7 @@ def _adam_fused_body(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, scal
         if amsgrad:
             max_exp_avg_sqs[i].copy_(torch.maximum(max_exp_avg_sqs[i], v))
             v = max_exp_avg_sqs[i]
-        p.sub_(step_size * m / (v.sqrt() / bc2_sqrt + eps))
+        p.sub_(step_size * m / (v.sqrt() / bc2_sqrt + eps) + decay)
 
 
 def _adamax_fused_body(params, grads, exp_avgs, exp_infs, scalars,

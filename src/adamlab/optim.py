@@ -29,7 +29,7 @@ from typing import Any, Callable
 
 import torch
 
-from . import rules
+from . import fast, rules
 
 __all__ = [
     "SGD",
@@ -404,6 +404,9 @@ class Adam(_RuleOptimizer):
     ``amsgrad=True`` is AMSGrad (max over the raw v, then corrected, as torch does);
     ``decoupled_weight_decay=True`` makes it AdamW, as in torch;
     ``bias_correction=False`` removes both corrections: the ablation of Section 6.4.
+    ``impl`` picks the code path (see :mod:`adamlab.fast`): ``"reference"`` calls the rule per
+    tensor; ``"inplace"``, ``"foreach"`` (the default) and ``"compiled"`` compute the same
+    numbers faster. ``foreach=False`` without ``impl`` means ``"reference"``.
     """
 
     def __init__(
@@ -422,6 +425,7 @@ class Adam(_RuleOptimizer):
         fused: bool | None = None,
         decoupled_weight_decay: bool = False,
         bias_correction: bool = True,
+        impl: str | None = None,
     ):
         _check_nonneg("lr (learning rate)", lr)
         _check_nonneg("eps", eps)
@@ -435,7 +439,7 @@ class Adam(_RuleOptimizer):
                         maximize=maximize, foreach=foreach, capturable=capturable,
                         differentiable=differentiable, fused=fused,
                         decoupled_weight_decay=decoupled_weight_decay,
-                        bias_correction=bias_correction)
+                        bias_correction=bias_correction, impl=fast.resolve_impl(impl, foreach))
         super().__init__(params, defaults)
 
     def __setstate__(self, state):
@@ -444,6 +448,13 @@ class Adam(_RuleOptimizer):
             group.setdefault("amsgrad", False)
             group.setdefault("decoupled_weight_decay", False)
             group.setdefault("bias_correction", True)
+            group.setdefault("impl", fast.resolve_impl(None, group.get("foreach")))
+
+    def _update_group(self, group):
+        # the fast paths cover Algorithm 1, AMSGrad and AdamW; the Sec. 6.4 ablation has none
+        if group["impl"] == "reference" or not group["bias_correction"]:
+            return super()._update_group(group)
+        fast.optimizer_step_(self, group, "adam", group["impl"])
 
     def _hyper(self, group) -> dict:
         beta1, beta2 = group["betas"]
@@ -495,11 +506,12 @@ class AdamW(Adam):
         capturable: bool = False,
         differentiable: bool = False,
         fused: bool | None = None,
+        impl: str | None = None,
     ):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                          amsgrad=amsgrad, foreach=foreach, maximize=maximize,
                          capturable=capturable, differentiable=differentiable, fused=fused,
-                         decoupled_weight_decay=True)
+                         decoupled_weight_decay=True, impl=impl)
 
 
 class Adamax(_RuleOptimizer):
@@ -522,6 +534,7 @@ class Adamax(_RuleOptimizer):
         differentiable: bool = False,
         capturable: bool = False,
         eps_in_max: bool = True,
+        impl: str | None = None,
     ):
         _check_nonneg("lr (learning rate)", lr)
         _check_nonneg("eps", eps)
@@ -530,13 +543,19 @@ class Adamax(_RuleOptimizer):
         _check_unsupported(capturable, differentiable, None)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, foreach=foreach,
                         maximize=maximize, differentiable=differentiable, capturable=capturable,
-                        eps_in_max=eps_in_max)
+                        eps_in_max=eps_in_max, impl=fast.resolve_impl(impl, foreach))
         super().__init__(params, defaults)
 
     def __setstate__(self, state):
         super().__setstate__(state)
         for group in self.param_groups:
             group.setdefault("eps_in_max", True)
+            group.setdefault("impl", fast.resolve_impl(None, group.get("foreach")))
+
+    def _update_group(self, group):
+        if group["impl"] == "reference":
+            return super()._update_group(group)
+        fast.optimizer_step_(self, group, "adamax", group["impl"])
 
     def _rule_for(self, group):
         beta1, beta2 = group["betas"]
