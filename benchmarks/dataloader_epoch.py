@@ -2,10 +2,13 @@
 against the usual ``torch.utils.data.DataLoader`` loop, for logistic regression and the MLP.
 
 Both loops train the same model with the same optimizer (``adamlab.optim.Adam``, as the
-experiments do) from the same initial weights; only the way minibatches are formed differs.
+experiments do, or ``torch.optim.Adam`` with ``--optimizer torch``, which leaves a larger share
+of the time to the loop itself) from the same initial weights; only the way minibatches are
+formed differs.
 The two are measured side by side, alternating, and the median over rounds is reported.
 
     ADAMLAB_DATA=../shared/datasets python benchmarks/dataloader_epoch.py [--rounds 3] [--threads 1]
+        [--models logreg,mlp]
 """
 
 from __future__ import annotations
@@ -44,22 +47,29 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    ap.add_argument("--models", default="logreg,mlp", help="comma-separated: logreg, mlp")
+    ap.add_argument("--optimizer", choices=("adamlab", "torch"), default="adamlab",
+                    help="adamlab.optim.Adam (as in the experiments) or torch.optim.Adam")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     d = data.load("mnist")
     x, y = d.x_train, d.y_train
     print(f"MNIST {tuple(x.shape)}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"{args.rounds} rounds (median seconds per epoch)")
+          f"{args.optimizer} Adam, {args.rounds} rounds (median seconds per epoch)")
     setups = {"logistic regression": ("logreg", {"d_in": 784, "n_classes": 10, "l2": 1e-4}),
               "MLP 784-1000-1000-10": ("mlp", {})}
+    wanted = args.models.split(",")
     for name, (kind, kw) in setups.items():
+        if kind not in wanted:
+            continue
         times = {"ours": [], "DataLoader": []}
         for r in range(args.rounds):
             for loop_name, loop in (("ours", ours), ("DataLoader", dataloader)):
                 torch.manual_seed(0)
                 model = models.build(kind, **kw)
-                opt = optim.Adam(model.parameters(), lr=1e-3)
+                adam = optim.Adam if args.optimizer == "adamlab" else torch.optim.Adam
+                opt = adam(model.parameters(), lr=1e-3)
                 gen = torch.Generator().manual_seed(r)
                 t0 = time.perf_counter()
                 loop(model, opt, x, y, gen)
