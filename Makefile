@@ -13,7 +13,14 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install -q -r requirements.txt
 	touch $@
 
-book: $(STAMP)
+# jupyter-cache keys each notebook on its own code cells only; when the library or the results
+# the chapters read change, every notebook must run again, so the cache is dropped.
+LIBSTAMP := _build/.adamlab-inputs-stamp
+$(LIBSTAMP): $(shell find src results benchmarks/results -name '*.py' -o -name '*.json' 2>/dev/null)
+	rm -rf _build/.jupyter_cache
+	mkdir -p _build && touch $@
+
+book: $(STAMP) $(LIBSTAMP)
 	$(JB) build . -W -n --keep-going
 	@echo
 	@echo "The book is built: open $(CURDIR)/_build/html/index.html"
@@ -24,6 +31,7 @@ lint: $(STAMP)
 # The browser tests read the built site, so they run after the build.
 test: $(STAMP) lint
 	$(PY) -m pytest -m "not browser"
+	$(MAKE) $(LIBSTAMP)
 	$(JB) build . -W -n --keep-going
 	$(PY) -m pytest -m browser
 
