@@ -192,15 +192,19 @@ def unstable(r: dict) -> bool:
 
 def provenance_line(results: list[dict]) -> str:
     """Who ran it, where, with what: one line for a figure caption."""
-    p = results[0]["provenance"]
+    ordered = sorted(results, key=lambda r: r["finished"])
+    p = ordered[-1]["provenance"]
     devices = sorted({r["provenance"]["device"] for r in results})
-    commits = sorted({r["provenance"]["git_commit"][:12] for r in results})
+    commits = list(dict.fromkeys(r["provenance"]["git_commit"][:12] for r in ordered))
+    commit = commits[0] if len(commits) == 1 else (
+        f"{len(commits)} commits from {commits[0]} to {commits[-1]}")
+    commands = list(dict.fromkeys(r["provenance"]["command"] for r in ordered))
     wall = sum(r["wall_time_s"] for r in results)
-    finished = max(r["finished"] for r in results)
     diverged = sum(r["status"] == "diverged" for r in results)
-    return (f"{len(results)} runs ({diverged} diverged), {' / '.join(devices)}, commit "
-            f"{', '.join(commits)}, torch {p['versions']['torch']}, training time "
-            f"{wall / 60:.1f} min in all, last finished {finished}, command `{p['command']}`")
+    return (f"{len(results)} runs ({diverged} diverged) on {' / '.join(devices)}; code at "
+            f"{commit}; torch {p['versions']['torch']}; {wall / 60:.1f} min of training in "
+            f"all; finished {ordered[0]['finished']} to {ordered[-1]['finished']}; commands: "
+            + "; ".join(commands))
 
 
 def save(fig, path: str | os.PathLike) -> Path:
