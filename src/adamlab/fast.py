@@ -247,17 +247,17 @@ def _adam_fused_body(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, scal
         lr, step_size, bc2_sqrt = scalars[i, 0], scalars[i, 1], scalars[i, 2]
         if maximize:
             g = -g
-        decay = 0.0
-        if weight_decay and decoupled:
-            decay = lr * weight_decay * p  # from the old theta, as in rules.adamw
-        elif weight_decay:
+        if weight_decay and not decoupled:
             g = g + weight_decay * p
         m.copy_(beta1 * m + (1 - beta1) * g)
         v.copy_(beta2 * v + (1 - beta2) * g * g)
         if amsgrad:
             max_exp_avg_sqs[i].copy_(torch.maximum(max_exp_avg_sqs[i], v))
             v = max_exp_avg_sqs[i]
-        p.sub_(step_size * m / (v.sqrt() / bc2_sqrt + eps) + decay)
+        update = step_size * m / (v.sqrt() / bc2_sqrt + eps)
+        if weight_decay and decoupled:
+            update = update + lr * weight_decay * p  # AdamW, from the old theta as in rules.adamw
+        p.sub_(update)
 
 
 def _adamax_fused_body(params, grads, exp_avgs, exp_infs, scalars,
