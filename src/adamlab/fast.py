@@ -89,7 +89,8 @@ def adam_inplace_(
         decoupled = weight_decay and decoupled_weight_decay
         if weight_decay and not decoupled_weight_decay:
             g = g.add(p, alpha=weight_decay)  # L2: the decay joins the gradient
-        m.mul_(beta1).add_(g, alpha=1 - beta1)
+        # beta1 m + (1 - beta1) g, written m + (1 - beta1)(g - m): one pass over m, not two
+        m.lerp_(g, 1 - beta1)
         v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
         if amsgrad:
             torch.maximum(max_exp_avg_sqs[i], v, out=max_exp_avg_sqs[i])
@@ -130,7 +131,7 @@ def adamax_inplace_(
             g = -g
         if weight_decay:
             g = g.add(p, alpha=weight_decay)
-        m.mul_(beta1).add_(g, alpha=1 - beta1)
+        m.lerp_(g, 1 - beta1)
         u.mul_(beta2)
         if eps_in_max:
             torch.maximum(u, g.abs().add_(eps), out=u)
@@ -174,8 +175,7 @@ def adam_foreach_(
     decoupled = weight_decay and decoupled_weight_decay
     if weight_decay and not decoupled_weight_decay:
         grads = torch._foreach_add(grads, params, alpha=weight_decay)
-    torch._foreach_mul_(exp_avgs, beta1)
-    torch._foreach_add_(exp_avgs, grads, alpha=1 - beta1)
+    torch._foreach_lerp_(exp_avgs, grads, 1 - beta1)  # one pass, as in adam_inplace_
     torch._foreach_mul_(exp_avg_sqs, beta2)
     torch._foreach_addcmul_(exp_avg_sqs, grads, grads, value=1 - beta2)
     second = exp_avg_sqs
@@ -219,8 +219,7 @@ def adamax_foreach_(
         grads = torch._foreach_neg(grads)
     if weight_decay:
         grads = torch._foreach_add(grads, params, alpha=weight_decay)
-    torch._foreach_mul_(exp_avgs, beta1)
-    torch._foreach_add_(exp_avgs, grads, alpha=1 - beta1)
+    torch._foreach_lerp_(exp_avgs, grads, 1 - beta1)
     torch._foreach_mul_(exp_infs, beta2)
     abs_g = torch._foreach_abs(grads)
     if eps_in_max:
