@@ -25,7 +25,8 @@ learning rate, which would be wrong for stateful rules), and ``weight_decay`` ad
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
