@@ -115,6 +115,9 @@ class _RuleOptimizer(torch.optim.Optimizer):
         """(does the rule take the parameter?, is weight_decay L2 on the gradient?)"""
         return False, True
 
+    #: does the state hold a 'step' entry? (torch's SGD keeps none)
+    _stores_step = True
+
     # -- conversion between torch's per-parameter dict and the rule's NamedTuple ------
 
     def _load(self, p: torch.Tensor, state: dict, group: dict):
@@ -130,13 +133,11 @@ class _RuleOptimizer(torch.optim.Optimizer):
         missing = [f for f in cls._fields[1:] if f not in fields]
         return cls(t, **fields, **dict.fromkeys(missing))
 
-    def _store(self, state: dict, new, group: dict, with_step: bool = True) -> None:
+    def _store(self, state: dict, new, group: dict) -> None:
         for f, k in self._keys(group).items():
             state[k] = getattr(new, f)
-        if with_step:
+        if self._stores_step:
             state["step"] = _step_tensor(new.t)
-
-    _stores_step = True
 
     # -- the step ------------------------------------------------------------------
 
@@ -177,7 +178,7 @@ class _RuleOptimizer(torch.optim.Optimizer):
             else:
                 update, new = rule(g, old, **hyper)
             p.add_(update)
-            self._store(state, new, group, self._stores_step)
+            self._store(state, new, group)
 
 
 # --------------------------------------------------------------------------------------
