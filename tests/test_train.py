@@ -241,7 +241,8 @@ def test_sparse_bag_of_words_path_matches_the_dense_one():
     torch.nn.init.normal_(m.linear.bias)
     x = (torch.rand(64, 50) < 0.1).to(torch.uint8) * torch.randint(1, 4, (64, 50), dtype=torch.uint8)
     x[3] = 0  # an empty review
-    m.eval()
+    m.eval()  # evaluation takes the dense path; the sparse one must give the same function
+    assert torch.allclose(m._sparse_forward(x), m(x.float()), atol=1e-5)
     assert torch.allclose(m(x), m(x.float()), atol=1e-5)
     m.train()  # dropout: each non-zero kept with probability 1/2 and doubled; mean unchanged
     with torch.no_grad():

@@ -38,7 +38,9 @@ class LogisticRegression(_Model):
         nn.init.zeros_(self.linear.bias)
 
     def forward(self, x):
-        if not x.is_floating_point():  # bag-of-words counts: touch only the non-zeros
+        # Bag-of-words rows with dropout: touch only the non-zeros. Without dropout (evaluation)
+        # one dense matrix product over a chunk is about 4x faster than gathering them.
+        if not x.is_floating_point() and self.training and self.drop.p > 0:
             return self._sparse_forward(x)
         return self.linear(self.drop(x.float()))
 

@@ -194,8 +194,11 @@ def _select(n: int, k: int | None, seed: int) -> torch.Tensor | None:
 
 
 @torch.no_grad()
-def evaluate(model: models._Model, x: torch.Tensor, y: torch.Tensor, chunk: int = 2048) -> float:
+def evaluate(model: models._Model, x: torch.Tensor, y: torch.Tensor,
+             chunk: int | None = None) -> float:
     """Mean objective over (x, y) in eval mode (no dropout), plus the penalty."""
+    if chunk is None:  # on a CPU, chunks that stay in cache (IMDB: 4x faster than 2048 rows)
+        chunk = 512 if x.device.type == "cpu" else 4096
     was_training = model.training
     model.eval()
     total = torch.zeros((), device=x.device, dtype=torch.float64)
