@@ -12,6 +12,7 @@ import sys
 import textwrap
 from types import SimpleNamespace
 
+import matplotlib.pyplot as plt
 import pytest
 import torch
 
@@ -302,3 +303,26 @@ def test_plot_best_setting_and_band(tmp_path):
     fig = plot.plot_figure("fig1-mnist", res)
     assert fig.axes[0].get_lines()
     assert "4 runs (0 diverged)" in plot.provenance_line(res)
+    assert plot.grid_edges(res) == {"Adam": "largest"}
+
+
+def _result(label, lr, final, seed=0, status="done"):
+    return {"config": {"label": label, "opt_kw": {"lr": lr}, "seed": seed}, "status": status,
+            "history": {"train_loss": [1.0, final]}}
+
+
+def test_grid_edges_flags_a_best_rate_at_either_end_of_its_grid():
+    res = [_result("top", lr, f) for lr, f in ((0.1, 0.5), (0.3, 0.4), (1.0, 0.3))]
+    res += [_result("bottom", lr, f) for lr, f in ((0.1, 0.3), (0.3, 0.4))]
+    res += [_result("inside", lr, f) for lr, f in ((0.1, 0.5), (0.3, 0.2), (1.0, 0.4))]
+    res += [_result("single", 0.1, 0.2)]
+    # a diverged run at the top counts as infinitely bad: the best is then inside
+    res += [_result("diverged", lr, f, status=s) for lr, f, s in
+            ((0.1, 0.5, "done"), (0.3, 0.2, "done"), (1.0, 0.1, "diverged"))]
+    assert plot.grid_edges(res) == {"top": "largest", "bottom": "smallest"}
+    fig, ax = plt.subplots()
+    plot.draw_grid(ax, res)
+    inside = [ln for ln in ax.get_lines() if ln.get_label() == "inside"][0]
+    assert list(inside.get_xdata()) == [0.1, 0.3, 1.0]
+    assert list(inside.get_ydata()) == [0.5, 0.2, 0.4]
+    plt.close(fig)

@@ -56,6 +56,25 @@ def best_settings(results: list[dict], metric: str = "train_loss") -> dict[str, 
     return best
 
 
+def grid_edges(results: list[dict], hyper: str = "lr") -> dict[str, str]:
+    """Curves whose best ``hyper`` is the largest or smallest value of their grid.
+
+    A best setting at the edge of the grid means a wider grid might do better, so the
+    comparison is not settled: label -> "largest" or "smallest" (curves with one value, or
+    with the best inside the grid, are left out).
+    """
+    out = {}
+    for label, b in best_settings(results).items():
+        values = sorted({g[hyper] for g in b["grid"] if hyper in g})
+        if len(values) < 2 or hyper not in b["setting"]:
+            continue
+        if b["setting"][hyper] == values[-1]:
+            out[label] = "largest"
+        elif b["setting"][hyper] == values[0]:
+            out[label] = "smallest"
+    return out
+
+
 def matches_best(a: float, b: float, c: float, k: float = 0.5) -> bool:
     """The paper's "A is about as good as B, both better than C", made testable: A and B end
     below C, and the A-B gap is less than k times the smaller of their leads over C."""
@@ -96,6 +115,34 @@ def draw(ax, results: list[dict], x: str = "epoch", y: str = "train_loss", xmax=
     ax.set_xlabel({"epoch": "epochs", "wall": "wall-clock seconds",
                    "batch_epoch": "epochs"}[x])
     ax.set_ylabel("training cost")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+
+
+def draw_grid(ax, results: list[dict], hyper: str = "lr", seed: int = 0,
+              log: bool = True) -> None:
+    """The tuning curves: final cost of each setting of ``hyper`` on one seed, per curve.
+
+    The best setting is ringed; a diverged run is drawn as a cross at the top of the axis.
+    """
+    runs = [r for r in results if r["config"]["seed"] == seed and hyper in r["config"]["opt_kw"]]
+    best = best_settings(runs)
+    finite = [f for r in runs if math.isfinite(f := _final(r))]
+    top = max(finite) if finite else 1.0
+    for label, by_setting in sorted(group(runs).items()):
+        pts = sorted((json.loads(k)[hyper], _final(rs[0])) for k, rs in by_setting.items())
+        xs = np.array([x for x, _ in pts], dtype=float)
+        ys = np.array([y for _, y in pts], dtype=float)
+        ok = np.isfinite(ys)
+        ax.plot(xs[ok], ys[ok], "o-", color=color(label), ms=4, lw=1.4, label=label)
+        ax.plot(xs[~ok], np.full((~ok).sum(), top), "x", color=color(label), ms=7)
+        b = best[label]["setting"][hyper]
+        ax.plot([b], [best[label]["final"]], "o", ms=11, mfc="none", color=color(label))
+    ax.set_xscale("log")
+    if log:  # the costs near the best rates differ in the second digit, the worst by 2-5x
+        ax.set_yscale("log")
+    ax.set_xlabel({"lr": "base step size α"}.get(hyper, hyper))
+    ax.set_ylabel(f"final training cost (seed {seed})")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
 
