@@ -326,3 +326,16 @@ def test_grid_edges_flags_a_best_rate_at_either_end_of_its_grid():
     assert list(inside.get_xdata()) == [0.1, 0.3, 1.0]
     assert list(inside.get_ydata()) == [0.5, 0.2, 0.4]
     plt.close(fig)
+
+
+def test_scale_table_says_which_figures_have_paper_scale_results(tmp_path):
+    data = synthetic()
+    c = cfg(figure="fig1-mnist", log_vhat=False)
+    sweep.run_sweep([c], sweep.store_dir(tmp_path, "fig1-mnist", "paper"), loader=lambda n: data,
+                    progress=False, log=lambda s: 0)
+    rows = {line.split(" | ")[0].strip("| "): line for line in
+            sweep.scale_table(tmp_path).splitlines()[2:]}
+    assert len(rows) == len(specs.FIGURES)
+    mnist = rows[specs.get("fig1-mnist").title]
+    assert "paper scale and quick scale" in mnist and "1 runs" in mnist and "cpu" in mnist
+    assert "quick scale only" in rows[specs.get("fig3").title]

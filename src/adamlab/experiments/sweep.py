@@ -129,3 +129,21 @@ def run_figure(name: str, scale: str = "quick", out: str | os.PathLike | None = 
 def paper_results(name: str, root: str | os.PathLike | None = None) -> list[dict]:
     """The committed paper-scale results of a figure (empty when it was not run at that scale)."""
     return load_results(store_dir(root or PROJECT_RESULTS, name, "paper"))
+
+
+def scale_table(root: str | os.PathLike | None = None) -> str:
+    """A Markdown table: each figure of the paper, and whether the book shows it at the paper
+    scale (with the committed runs' count, devices and training time) or at the quick scale only."""
+    from . import specs
+    lines = ["| figure | shown at | paper-scale runs committed |", "|---|---|---|"]
+    for name, fig in specs.FIGURES.items():
+        results = paper_results(name, root)
+        if results:
+            devices = " / ".join(sorted({r["provenance"]["device"] for r in results}))
+            hours = sum(r["wall_time_s"] for r in results) / 3600
+            shown, runs = "paper scale and quick scale", (
+                f"{len(results)} runs, {hours:.1f} h of training on {devices}")
+        else:
+            shown, runs = "quick scale only", "none: `adamlab run " + name + " --scale paper`"
+        lines.append(f"| {fig.title} | {shown} | {runs} |")
+    return "\n".join(lines)
