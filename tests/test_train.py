@@ -288,6 +288,17 @@ def test_specs_follow_the_paper():
         "AdaGrad", "RMSProp", "SGDNesterov", "AdaDelta", "Adam"}
     assert f["fig4"].batch_size == 100 and f["fig4"].scales["paper"].report_epochs == (10, 100)
     assert len(f["fig3"].curves) == 6
+    # the schedule ablation: AdaGrad without the 1/sqrt(t) decay, paper scale only, not drawn
+    # among the paper's curves
+    for name in ("fig1-mnist", "fig1-imdb"):
+        fig = f[name]
+        extra = [r for r in fig.runs("paper") if "no decay" in r.label]
+        assert extra and all(r.schedule is None and r.optimizer == "Adagrad" for r in extra)
+        assert all(r.schedule == "inv_sqrt" for r in fig.runs("paper") if r not in extra)
+        assert not [r for r in fig.runs("quick") if "no decay" in r.label]
+        assert not [label for label in fig.paper_labels() if "no decay" in label]
+    assert f["fig1-imdb"].paper_labels() == [
+        "Adam+dropout", "AdaGrad+dropout", "RMSProp+dropout", "SGDNesterov+dropout"]
     with pytest.raises(ValueError, match="adamlab list"):
         specs.get("fig9")
 

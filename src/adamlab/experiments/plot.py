@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -23,7 +24,8 @@ COLORS = {"Adam": "#d62728", "AdaGrad": "#1f77b4", "SGDNesterov": "#2ca02c", "RM
 
 
 def color(label: str) -> str:
-    return COLORS.get(label.split("+")[0].split(" ")[0], "#555555")
+    """The optimizer's colour: the label's first name ("AdaGrad+dropout, no decay" -> AdaGrad)."""
+    return COLORS.get(re.match(r"[\w-]*", label).group(), "#555555")
 
 
 def _key(r: dict) -> str:
@@ -105,9 +107,10 @@ def draw(ax, results: list[dict], x: str = "epoch", y: str = "train_loss", xmax=
             keep = xs <= xmax + 1e-9
             xs, mean, lo, hi = xs[keep], mean[keep], lo[keep], hi[keep]
         dashed = "dropout" not in label and any("dropout" in k for k in groups)
+        ls = ":" if "no decay" in label else "--" if dashed else "-"  # the schedule ablation
         lr = best[label]["setting"].get("lr")
         name = f"{label} (α={lr:g})" if lr is not None else label
-        ax.plot(xs, mean, color=color(label), ls="--" if dashed else "-", lw=1.6, label=name)
+        ax.plot(xs, mean, color=color(label), ls=ls, lw=1.6, label=name)
         if len(runs) > 1:
             ax.fill_between(xs, lo, hi, color=color(label), alpha=0.2, lw=0)
     if log:
