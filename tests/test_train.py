@@ -315,6 +315,13 @@ def test_plot_best_setting_and_band(tmp_path):
     assert fig.axes[0].get_lines()
     assert "4 runs (0 diverged)" in plot.provenance_line(res)
     assert plot.grid_edges(res) == {"Adam": "largest"}
+    at = plot.cost_at(res, [0, 3, 9])
+    runs = [r for r in res if r["config"]["opt_kw"]["lr"] == 3e-2]
+    assert len(runs) == 2
+    for k, epoch in enumerate((0, 3)):
+        want = sum(r["history"]["train_loss"][epoch] for r in runs) / 2
+        assert at["Adam"][k] == pytest.approx(want)
+    assert math.isinf(at["Adam"][2])  # the runs have 3 epochs
 
 
 def _result(label, lr, final, seed=0, status="done"):

@@ -15,6 +15,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
 import numpy as np
 
 from .sweep import load_results
@@ -56,6 +57,24 @@ def best_settings(results: list[dict], metric: str = "train_loss") -> dict[str, 
                        "seeds": len(by_setting[key]), "grid": [json.loads(k) for _, k in scored],
                        "grid_final": [f for f, _ in scored]}
     return best
+
+
+def cost_at(results: list[dict], epochs, labels=None) -> dict[str, list[float]]:
+    """label -> the mean cost over seeds of its best setting after each of ``epochs``
+    (inf where a run diverged before that epoch)."""
+    best, groups = best_settings(results), group(results)
+    out = {}
+    for label in labels or sorted(groups):
+        if label not in groups:
+            continue
+        runs = groups[label][json.dumps(best[label]["setting"], sort_keys=True)]
+        row = []
+        for e in epochs:
+            costs = [r["history"]["train_loss"][r["history"]["epoch"].index(e)]
+                     if e in r["history"]["epoch"] else math.inf for r in runs]
+            row.append(float(np.mean(costs)))
+        out[label] = row
+    return out
 
 
 def grid_edges(results: list[dict], hyper: str = "lr") -> dict[str, str]:
@@ -137,13 +156,16 @@ def draw_grid(ax, results: list[dict], hyper: str = "lr", seed: int = 0,
         xs = np.array([x for x, _ in pts], dtype=float)
         ys = np.array([y for _, y in pts], dtype=float)
         ok = np.isfinite(ys)
-        ax.plot(xs[ok], ys[ok], "o-", color=color(label), ms=4, lw=1.4, label=label)
+        ax.plot(xs[ok], ys[ok], "o", ls=":" if "no decay" in label else "-",
+                color=color(label), ms=4, lw=1.4, label=label)
         ax.plot(xs[~ok], np.full((~ok).sum(), top), "x", color=color(label), ms=7)
         b = best[label]["setting"][hyper]
         ax.plot([b], [best[label]["final"]], "o", ms=11, mfc="none", color=color(label))
     ax.set_xscale("log")
     if log:  # the costs near the best rates differ in the second digit, the worst by 2-5x
         ax.set_yscale("log")
+        for axis in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
+            axis(mticker.FormatStrFormatter("%g"))
     ax.set_xlabel({"lr": "base step size α"}.get(hyper, hyper))
     ax.set_ylabel(f"final training cost (seed {seed})")
     ax.grid(alpha=0.3)
