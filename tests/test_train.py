@@ -322,6 +322,8 @@ def test_plot_best_setting_and_band(tmp_path):
         want = sum(r["history"]["train_loss"][epoch] for r in runs) / 2
         assert at["Adam"][k] == pytest.approx(want)
     assert math.isinf(at["Adam"][2])  # the runs have 3 epochs
+    want = sum(sum(r["history"]["train_loss"][1:]) for r in runs) / 6
+    assert plot.mean_cost(res)["Adam"] == pytest.approx(want)
 
 
 def _result(label, lr, final, seed=0, status="done"):

@@ -77,6 +77,14 @@ def cost_at(results: list[dict], epochs, labels=None) -> dict[str, list[float]]:
     return out
 
 
+def mean_cost(results: list[dict], labels=None) -> dict[str, float]:
+    """label -> the cost of its best setting averaged over epochs 1..E (and over seeds): the
+    area under the curve, a measure of how fast a curve comes down, with no epoch to choose."""
+    last = min(max(r["history"]["epoch"]) for r in results)
+    return {label: float(np.mean(row))
+            for label, row in cost_at(results, range(1, last + 1), labels).items()}
+
+
 def grid_edges(results: list[dict], hyper: str = "lr") -> dict[str, str]:
     """Curves whose best ``hyper`` is the largest or smallest value of their grid.
 
