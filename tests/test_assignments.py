@@ -39,7 +39,9 @@ builder = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(builder)
 MASTERS = builder.masters()
 OTTER = [sys.executable, "-m", "otter"]
-WORKERS = 4
+# Each grading starts a kernel that imports torch; more of them than cores can push a kernel's
+# start past nbclient's 60-second limit on a loaded 2-core machine.
+WORKERS = min(4, os.cpu_count() or 1)
 
 pytestmark = pytest.mark.slow
 
@@ -98,6 +100,9 @@ def _env(data_root: Path) -> dict:
 
 def _run(cmd: list[str], cwd: Path, env: dict) -> None:
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0 and "Kernel didn't respond" in proc.stdout + proc.stderr:
+        # the kernel did not start in time (machine load), which says nothing about the grading
+        proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         raise AssertionError(
             f"{' '.join(cmd)} failed in {cwd} (exit {proc.returncode}):\n"
