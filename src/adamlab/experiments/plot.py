@@ -29,6 +29,11 @@ def color(label: str) -> str:
     return COLORS.get(re.match(r"[\w-]*", label).group(), "#555555")
 
 
+def _ablation_ls(label: str, default: str) -> str:
+    """The schedule ablation ("AdaGrad, no decay") is dotted beside the curve it varies."""
+    return ":" if "no decay" in label else default
+
+
 def _key(r: dict) -> str:
     return json.dumps(r["config"]["opt_kw"], sort_keys=True)
 
@@ -134,7 +139,7 @@ def draw(ax, results: list[dict], x: str = "epoch", y: str = "train_loss", xmax=
             keep = xs <= xmax + 1e-9
             xs, mean, lo, hi = xs[keep], mean[keep], lo[keep], hi[keep]
         dashed = "dropout" not in label and any("dropout" in k for k in groups)
-        ls = ":" if "no decay" in label else "--" if dashed else "-"  # the schedule ablation
+        ls = _ablation_ls(label, "--" if dashed else "-")
         lr = best[label]["setting"].get("lr")
         name = f"{label} (α={lr:g})" if lr is not None else label
         ax.plot(xs, mean, color=color(label), ls=ls, lw=1.6, label=name)
@@ -164,7 +169,7 @@ def draw_grid(ax, results: list[dict], hyper: str = "lr", seed: int = 0,
         xs = np.array([x for x, _ in pts], dtype=float)
         ys = np.array([y for _, y in pts], dtype=float)
         ok = np.isfinite(ys)
-        ax.plot(xs[ok], ys[ok], "o", ls=":" if "no decay" in label else "-",
+        ax.plot(xs[ok], ys[ok], "o", ls=_ablation_ls(label, "-"),
                 color=color(label), ms=4, lw=1.4, label=label)
         ax.plot(xs[~ok], np.full((~ok).sum(), top), "x", color=color(label), ms=7)
         b = best[label]["setting"][hyper]

@@ -29,6 +29,9 @@ class Curve:
     scales: tuple[str, ...] | None = None             # run at these scales only (None: all)
     ablation: bool = False                            # not a curve of the paper's figure
 
+    def runs_at(self, scale: str) -> bool:
+        return self.scales is None or scale in self.scales
+
 
 @dataclass(frozen=True)
 class Scale:
@@ -68,7 +71,7 @@ class Figure:
         lines += [f"| {a} | {b} |" for a, b in zip(stated, assumed, strict=True)]
         grids = []
         for c in self.curves:
-            if c.scales is not None and scale not in c.scales:
+            if not c.runs_at(scale):
                 continue
             g = c.grid.get(scale, {})
             grids.append(f"{c.label}: " + ", ".join(
@@ -88,7 +91,7 @@ class Figure:
         seeds = tuple(sc.seeds if seeds is None else seeds)
         out = []
         for c in self.curves:
-            if c.scales is not None and scale not in c.scales:
+            if not c.runs_at(scale):
                 continue
             if only is not None and c.label in only:
                 settings = [only[c.label]]
