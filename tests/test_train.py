@@ -277,9 +277,20 @@ def test_specs_follow_the_paper():
     assert {"fig1-mnist", "fig1-imdb", "fig2-dropout", "fig2-deterministic", "fig3",
             "fig4"} <= set(f)
     for fig in f.values():
-        assert set(fig.scales) == {"paper", "quick"}
+        assert {"paper", "quick"} <= set(fig.scales) <= {"paper", "cpu", "quick"}
         assert len(fig.scales["paper"].seeds) >= 3
         assert fig.stated and fig.assumed
+        if "cpu" in fig.scales:  # the CPU scale says what differs and runs 3 seeds
+            assert fig.scales["cpu"].differs and len(fig.scales["cpu"].seeds) >= 3
+            assert all(c.grid.get("cpu") for c in fig.curves if c.runs_at("cpu"))
+    assert {n for n, fig in f.items() if "cpu" in fig.scales} == {
+        "fig2-dropout", "fig2-deterministic", "fig3", "fig4"}
+    # Fig. 4 at the CPU scale is the paper's 10-epoch panel: the whole grid, all of MNIST
+    cpu4, paper4 = f["fig4"].scales["cpu"], f["fig4"].scales["paper"]
+    assert cpu4.n_train is None and cpu4.epochs == paper4.report_epochs[0] == 10
+    assert all(c.grid["cpu"] == c.grid["paper"] for c in f["fig4"].curves)
+    # Adam's CNN grid holds the default rate 1e-3
+    assert all(1e-3 in c.grid["cpu"]["lr"] for c in f["fig3"].curves if c.optimizer == "Adam")
     assert f["fig1-mnist"].scales["paper"].epochs == 45
     assert f["fig1-imdb"].scales["paper"].epochs == 160
     assert f["fig1-imdb"].model_kw["input_dropout"] == 0.5

@@ -33,13 +33,14 @@ def _positive(text: str) -> int:
 
 
 def _out(args) -> Path:
-    """Paper-scale summaries go to results/ (committed); quick runs to runs/ (ignored)."""
-    return Path(args.out) if args.out else Path("results" if args.scale == "paper" else "runs")
+    """Paper- and cpu-scale summaries go to results/ (committed); quick runs to runs/ (ignored)."""
+    return Path(args.out) if args.out else Path("runs" if args.scale == "quick" else "results")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("figure", nargs="+", help="figure panels (see `adamlab list`), or 'all'")
-    p.add_argument("--scale", choices=("quick", "paper"), default="quick")
+    p.add_argument("--scale", choices=("quick", "cpu", "paper"), default="quick",
+                   help="quick (minutes, CI), cpu (Figs. 2-4: hours on a CPU), paper")
     p.add_argument("--out", help="results store (default: results/ for paper, runs/ for quick)")
     p.add_argument("--data-dir", help="data directory (default: $ADAMLAB_DATA or the cache)")
 
@@ -155,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--shard", help="i/n: run the i-th of n slices (0-based)")
             p.add_argument("--tuned", action="store_true",
                            help="only the settings `tune` chose")
-            p.add_argument("--tuned-from", choices=("quick", "paper"),
+            p.add_argument("--tuned-from", choices=("quick", "cpu", "paper"),
                            help="use the settings `tune` chose at this scale (with --tuned-dir)")
             p.add_argument("--tuned-dir", help="the store holding that tuned.json")
             p.add_argument("--quiet", action="store_true", help="no progress bars")

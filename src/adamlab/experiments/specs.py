@@ -2,6 +2,9 @@
 
 ``paper`` follows Kingma & Ba §6 (sizes, epochs, batch sizes) plus the settings a reproduction
 must assume (see ``assumed``); its grids are our "dense grid" and it runs 3 seeds.
+``cpu`` (Figs. 2-4 only) is the largest version a 2-core CPU finishes in hours: the paper's
+networks and data sizes (all of MNIST; the offline CIFAR-10 subset), fewer epochs, a grid whose
+best rates must lie inside it, 3 seeds. ``Scale.differs`` says what differs from the paper.
 ``quick`` uses a fixed random subset of the same real data, fewer epochs and a small grid, so
 that a whole figure runs in about two minutes on a 2-core CPU.
 """
@@ -40,6 +43,7 @@ class Scale:
     n_train: int | None = None
     eval_n: int | None = None
     report_epochs: tuple[int, ...] = ()               # Fig. 4: the epochs its panels show
+    differs: str = ""                                 # what differs from the paper, in words
 
 
 @dataclass(frozen=True)
@@ -119,8 +123,11 @@ def _fmt(v) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
-def _lr(paper, quick):
-    return {"paper": {"lr": tuple(paper)}, "quick": {"lr": tuple(quick)}}
+def _lr(paper, quick, cpu=None):
+    grid = {"paper": {"lr": tuple(paper)}, "quick": {"lr": tuple(quick)}}
+    if cpu is not None:
+        grid["cpu"] = {"lr": tuple(cpu)}
+    return grid
 
 
 NESTEROV = {"momentum": 0.9, "nesterov": True}
@@ -193,13 +200,20 @@ _add(Figure(
     name="fig2-dropout", title="MLP 784-1000-1000-10 + dropout, MNIST (Fig. 2a)",
     dataset="mnist", model="mlp", model_kw=_MLP_DROP,
     curves=(
-        Curve("AdaGrad", "Adagrad", grid=_lr((3e-3, 1e-2, 3e-2), (1e-2, 3e-2))),
-        Curve("RMSProp", "RMSprop", grid=_lr((1e-4, 3e-4, 1e-3), (3e-4, 1e-3))),
-        Curve("SGDNesterov", "SGD", NESTEROV, grid=_lr((0.01, 0.03, 0.1), (0.03, 0.1))),
-        Curve("AdaDelta", "Adadelta", {"rho": 0.95, "eps": 1e-6}, grid=_lr((1.0,), (1.0,))),
-        Curve("Adam", "Adam", grid=_lr((1e-4, 3e-4, 1e-3), (3e-4, 1e-3))),
+        Curve("AdaGrad", "Adagrad",
+              grid=_lr((3e-3, 1e-2, 3e-2), (1e-2, 3e-2), cpu=(3e-3, 1e-2, 3e-2, 0.1))),
+        Curve("RMSProp", "RMSprop",
+              grid=_lr((1e-4, 3e-4, 1e-3), (3e-4, 1e-3), cpu=(3e-5, 1e-4, 3e-4, 1e-3))),
+        Curve("SGDNesterov", "SGD", NESTEROV,
+              grid=_lr((0.01, 0.03, 0.1), (0.03, 0.1), cpu=(0.01, 0.03, 0.1, 0.3))),
+        Curve("AdaDelta", "Adadelta", {"rho": 0.95, "eps": 1e-6},
+              grid=_lr((1.0,), (1.0,), cpu=(1.0,))),
+        Curve("Adam", "Adam",
+              grid=_lr((1e-4, 3e-4, 1e-3), (3e-4, 1e-3), cpu=(1e-4, 3e-4, 1e-3, 3e-3))),
     ),
     scales={"paper": Scale(epochs=200, seeds=(0, 1, 2)),
+            "cpu": Scale(epochs=20, seeds=(0, 1, 2),
+                         differs="20 of the paper's 200 epochs; all 60,000 images"),
             "quick": Scale(epochs=3, seeds=(0,), n_train=2_000)},
     stated=("two hidden layers of 1000 ReLUs", "minibatch 128", "dropout",
             "AdaGrad, RMSProp, SGDNesterov, AdaDelta, Adam", "200 epochs, log-scale cost"),
@@ -213,13 +227,16 @@ _add(Figure(
     title="MLP, deterministic cost (cross-entropy + L2): Adam vs L-BFGS (Fig. 2b)",
     dataset="mnist", model="mlp", model_kw={"l2": 1e-4},
     curves=(
-        Curve("Adam", "Adam", grid=_lr((1e-4, 3e-4, 1e-3), (3e-4,))),
+        Curve("Adam", "Adam", grid=_lr((1e-4, 3e-4, 1e-3), (3e-4,), cpu=(1e-4, 3e-4, 1e-3, 3e-3))),
         # the stand-in for SFO: full-batch L-BFGS with a line search, one iteration per "epoch"
         Curve("L-BFGS (SFO stand-in)", "LBFGS",
               {"max_iter": 1, "max_eval": 10, "history_size": 20, "line_search_fn": "strong_wolfe"},
-              grid=_lr((1.0,), (1.0,)), batch_size=60_000, epochs={"paper": 400, "quick": 10}),
+              grid=_lr((1.0,), (1.0,), cpu=(1.0,)), batch_size=60_000,
+              epochs={"paper": 400, "cpu": 60, "quick": 10}),
     ),
     scales={"paper": Scale(epochs=45, seeds=(0, 1, 2)),
+            "cpu": Scale(epochs=45, seeds=(0, 1, 2), n_train=10_000,
+                         differs="10,000 of the 60,000 images; L-BFGS stands in for SFO"),
             "quick": Scale(epochs=5, seeds=(0,), n_train=1_000)},
     stated=("same MLP, no dropout, cross-entropy + L2 weight decay",
             "compared with SFO per iteration and per second"),
@@ -230,19 +247,25 @@ _add(Figure(
 
 _CNN = {"input_dropout": 0.2, "fc_dropout": 0.5}
 _NO = {"input_dropout": 0.0, "fc_dropout": 0.0}
+_CNN_ADAGRAD, _CNN_SGD, _CNN_ADAM = (3e-3, 1e-2, 3e-2), (3e-3, 1e-2, 3e-2), (1e-4, 3e-4, 1e-3)
 _add(Figure(
     name="fig3", title="CNN c64-c64-c128-1000, CIFAR-10 (Fig. 3)",
     dataset="cifar10", model="cnn", points_per_epoch=2, log_vhat=True,
     curves=(
-        Curve("AdaGrad", "Adagrad", model_kw=_NO, grid=_lr((3e-3, 1e-2), (1e-2,))),
-        Curve("AdaGrad+dropout", "Adagrad", model_kw=_CNN, grid=_lr((3e-3, 1e-2), (1e-2,))),
-        Curve("SGDNesterov", "SGD", NESTEROV, model_kw=_NO, grid=_lr((3e-3, 1e-2), (1e-2,))),
+        Curve("AdaGrad", "Adagrad", model_kw=_NO, grid=_lr((3e-3, 1e-2), (1e-2,), cpu=_CNN_ADAGRAD)),
+        Curve("AdaGrad+dropout", "Adagrad", model_kw=_CNN,
+              grid=_lr((3e-3, 1e-2), (1e-2,), cpu=_CNN_ADAGRAD)),
+        Curve("SGDNesterov", "SGD", NESTEROV, model_kw=_NO,
+              grid=_lr((3e-3, 1e-2), (1e-2,), cpu=_CNN_SGD)),
         Curve("SGDNesterov+dropout", "SGD", NESTEROV, model_kw=_CNN,
-              grid=_lr((3e-3, 1e-2), (1e-2,))),
-        Curve("Adam", "Adam", model_kw=_NO, grid=_lr((1e-4, 3e-4), (3e-4,))),
-        Curve("Adam+dropout", "Adam", model_kw=_CNN, grid=_lr((1e-4, 3e-4), (3e-4,))),
+              grid=_lr((3e-3, 1e-2), (1e-2,), cpu=_CNN_SGD)),
+        Curve("Adam", "Adam", model_kw=_NO, grid=_lr((1e-4, 3e-4), (3e-4,), cpu=_CNN_ADAM)),
+        Curve("Adam+dropout", "Adam", model_kw=_CNN, grid=_lr((1e-4, 3e-4), (3e-4,), cpu=_CNN_ADAM)),
     ),
     scales={"paper": Scale(epochs=45, seeds=(0, 1, 2)),
+            "cpu": Scale(epochs=10, seeds=(0, 1, 2), n_train=8_068,
+                         differs="10 of the paper's 45 epochs; 8,068 training images (the "
+                                 "offline subset) instead of 50,000"),
             "quick": Scale(epochs=3, seeds=(0,), n_train=256)},
     stated=("whitened input", "5x5 convolutions, 3x3 max-pooling stride 2, c64-c64-c128-1000",
             "dropout on the input and the fully connected layer", "minibatch 128",
@@ -252,19 +275,22 @@ _add(Figure(
              "cost = training set without dropout"),
 ))
 
+_VAE_LR = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
 _BETAS = ((0.0, 0.99), (0.0, 0.999), (0.0, 0.9999), (0.9, 0.99), (0.9, 0.999), (0.9, 0.9999))
 _add(Figure(
     name="fig4", title="Bias-correction ablation, VAE on MNIST (Fig. 4)",
     dataset="mnist", model="vae", batch_size=100,
     curves=(
         Curve("Adam", "Adam", {"bias_correction": True},
-              grid={"paper": {"betas": _BETAS, "lr": (1e-5, 1e-4, 1e-3, 1e-2, 1e-1)},
+              grid={"paper": {"betas": _BETAS, "lr": _VAE_LR}, "cpu": {"betas": _BETAS, "lr": _VAE_LR},
                     "quick": {"betas": _BETAS, "lr": (1e-4, 1e-3, 1e-2, 1e-1)}}),
         Curve("Adam (no bias correction)", "Adam", {"bias_correction": False},
-              grid={"paper": {"betas": _BETAS, "lr": (1e-5, 1e-4, 1e-3, 1e-2, 1e-1)},
+              grid={"paper": {"betas": _BETAS, "lr": _VAE_LR}, "cpu": {"betas": _BETAS, "lr": _VAE_LR},
                     "quick": {"betas": _BETAS, "lr": (1e-4, 1e-3, 1e-2, 1e-1)}}),
     ),
     scales={"paper": Scale(epochs=100, seeds=(0, 1, 2), report_epochs=(10, 100)),
+            "cpu": Scale(epochs=10, seeds=(0, 1, 2), report_epochs=(1, 10),
+                         differs="10 of the paper's 100 epochs: the paper's left panel in full"),
             "quick": Scale(epochs=3, seeds=(0,), n_train=500, report_epochs=(1, 3))},
     stated=("VAE, 500 softplus hidden units, 50-d Gaussian latent",
             "beta1 in {0, 0.9}, beta2 in {0.99, 0.999, 0.9999}, log10 alpha in {-5..-1}",

@@ -121,7 +121,7 @@ def run_figure(name: str, scale: str = "quick", out: str | os.PathLike | None = 
         torch.set_num_threads(threads)
     fig = specs.get(name)
     if out is None:
-        out = PROJECT_RESULTS if scale == "paper" else Path("runs")
+        out = Path("runs") if scale == "quick" else PROJECT_RESULTS
     return run_sweep(fig.runs(scale, seeds=seeds), store_dir(out, name, scale), device=device,
                      progress=False, log=log)
 

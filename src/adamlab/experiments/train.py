@@ -311,8 +311,8 @@ def train(cfg: RunConfig, data, out_dir: str | os.PathLike, device: str | None =
 
     steps = math.ceil(n / cfg.batch_size)
     history: dict[str, Any] = {"epoch": [], "train_loss": [], "wall": [], "batch_loss": [],
-                               "batch_epoch": [], "sqrt_vhat": {}}
-    start_epoch, elapsed, status = 0, 0.0, "running"
+                               "batch_epoch": [], "sqrt_vhat": {}, "passes": []}
+    start_epoch, elapsed, cpu_time, status = 0, 0.0, 0.0, "running"
 
     if ckpt_path.exists():
         ck = torch.load(ckpt_path, map_location=dev, weights_only=False)
@@ -325,10 +325,12 @@ def train(cfg: RunConfig, data, out_dir: str | os.PathLike, device: str | None =
         if dev.type == "cuda" and ck.get("rng_cuda") is not None:
             torch.cuda.set_rng_state(ck["rng_cuda"], dev)
         start_epoch, elapsed, history = ck["epoch"], ck["elapsed"], ck["history"]
+        cpu_time = ck.get("cpu_time", 0.0)
     else:
         history["epoch"].append(0)
         history["train_loss"].append(evaluate(model, x_eval, y_eval))
         history["wall"].append(0.0)
+        history["passes"].append(0.0)
 
     if progress is None:
         progress = sys.stderr.isatty()
@@ -338,7 +340,7 @@ def train(cfg: RunConfig, data, out_dir: str | os.PathLike, device: str | None =
     use_closure = cfg.optimizer == "LBFGS"
 
     for epoch in range(start_epoch + 1, cfg.epochs + 1):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         model.train()
         perm = torch.randperm(n, generator=gen, device=gen_device).to(dev)
 
@@ -352,12 +354,14 @@ def train(cfg: RunConfig, data, out_dir: str | os.PathLike, device: str | None =
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)
         elapsed += time.perf_counter() - t0
+        cpu_time += time.process_time() - c0
 
         losses = losses.double().cpu()  # one transfer per epoch
         train_loss = evaluate(model, x_eval, y_eval)
         history["epoch"].append(epoch)
         history["train_loss"].append(train_loss)
         history["wall"].append(elapsed)
+        history.setdefault("passes", []).append(_passes(opt, epoch, use_closure))
         if cfg.points_per_epoch:
             for j, chunk in enumerate(losses.tensor_split(cfg.points_per_epoch)):
                 history["batch_loss"].append(float(chunk.mean()))
@@ -375,7 +379,7 @@ def train(cfg: RunConfig, data, out_dir: str | os.PathLike, device: str | None =
                 "scheduler": sched.state_dict() if sched is not None else None,
                 "generator": gen.get_state(), "rng_cpu": torch.get_rng_state(),
                 "rng_cuda": torch.cuda.get_rng_state(dev) if dev.type == "cuda" else None,
-                "epoch": epoch, "elapsed": elapsed, "history": history,
+                "epoch": epoch, "elapsed": elapsed, "cpu_time": cpu_time, "history": history,
             }, ckpt_path)
     bar.close()
     if status == "running":
@@ -383,12 +387,22 @@ def train(cfg: RunConfig, data, out_dir: str | os.PathLike, device: str | None =
 
     result = {"id": rid, "status": status, "config": cfg.as_dict(), "history": history,
               "steps_per_epoch": steps, "n_train": n, "wall_time_s": elapsed,
+              "cpu_time_s": cpu_time,
               "data_info": _json_safe(getattr(data, "info", {})),
               "provenance": provenance(dev), "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                                          time.gmtime())}
     write_json_atomic(result_path, result)
     ckpt_path.unlink(missing_ok=True)
     return result
+
+
+def _passes(opt: torch.optim.Optimizer, epoch: int, full_batch: bool) -> float:
+    """Gradient evaluations so far, in passes over the training set: one per epoch for a
+    minibatch method; for full-batch L-BFGS, every evaluation its line search made."""
+    if not full_batch:
+        return float(epoch)
+    params = opt.param_groups[0]["params"]
+    return float(opt.state[params[0]].get("func_evals", epoch))
 
 
 def _json_safe(info: dict) -> dict:
