@@ -335,6 +335,12 @@ def test_plot_best_setting_and_band(tmp_path):
     assert math.isinf(at["Adam"][2])  # the runs have 3 epochs
     want = sum(sum(r["history"]["train_loss"][1:]) for r in runs) / 6
     assert plot.mean_cost(res)["Adam"] == pytest.approx(want)
+    # a diverged grid point that stopped after one epoch leaves the window at 3 epochs
+    stopped = json.loads(json.dumps(res[0]))
+    stopped["status"], stopped["config"]["opt_kw"] = "diverged", {"lr": 10.0}
+    for key in ("epoch", "train_loss"):
+        stopped["history"][key] = stopped["history"][key][:2]
+    assert plot.mean_cost([*res, stopped])["Adam"] == pytest.approx(want)
 
 
 def _result(label, lr, final, seed=0, status="done"):
@@ -368,5 +374,34 @@ def test_scale_table_says_which_figures_have_paper_scale_results(tmp_path):
             sweep.scale_table(tmp_path).splitlines()[2:]}
     assert len(rows) == len(specs.FIGURES)
     mnist = rows[specs.get("fig1-mnist").title]
-    assert "paper scale and quick scale" in mnist and "1 runs" in mnist and "cpu" in mnist
+    assert "| paper scale |" in mnist and "1 runs" in mnist and "cpu" in mnist
     assert "quick scale only" in rows[specs.get("fig3").title]
+
+
+def _committed_run(tmp_path, figure, scale, complete):
+    """One finished run in a store, its data marked complete or a subset."""
+    data = synthetic()
+    c = cfg(figure=figure, log_vhat=False)
+    folder = sweep.store_dir(tmp_path, figure, scale)
+    r = sweep.run_sweep([c], folder, loader=lambda n: data, progress=False, log=lambda s: 0)[0]
+    r["data_info"]["complete"] = complete
+    write_json_atomic(folder / f"{c.run_id}.json", r)
+
+
+def test_chapters_show_the_largest_committed_scale_and_name_a_subset(tmp_path):
+    assert sweep.committed("fig3", tmp_path) is None
+    _committed_run(tmp_path, "fig3", "cpu", complete=False)
+    shown = sweep.committed("fig3", tmp_path)
+    assert shown.scale == "cpu" and shown.subset and shown.committed
+    assert shown.label == "cpu scale, on a subset of the data" and "8,068" in shown.differs
+    assert shown.cpu_hours > 0
+    row = [ln for ln in sweep.scale_table(tmp_path).splitlines() if "Fig. 3" in ln][0]
+    assert "subset" in row
+    _committed_run(tmp_path, "fig3", "paper", complete=True)
+    assert sweep.committed("fig3", tmp_path).scale == "paper"
+
+
+def test_a_subset_run_is_never_called_paper_scale(tmp_path):
+    _committed_run(tmp_path, "fig3", "paper", complete=False)
+    with pytest.raises(ValueError, match="never paper scale"):
+        sweep.committed("fig3", tmp_path)

@@ -84,8 +84,11 @@ def cost_at(results: list[dict], epochs, labels=None) -> dict[str, list[float]]:
 
 def mean_cost(results: list[dict], labels=None) -> dict[str, float]:
     """label -> the cost of its best setting averaged over epochs 1..E (and over seeds): the
-    area under the curve, a measure of how fast a curve comes down, with no epoch to choose."""
-    last = min(max(r["history"]["epoch"]) for r in results)
+    area under the curve, a measure of how fast a curve comes down, with no epoch to choose.
+
+    The window is the runs' planned length: a diverged grid point (which stops early) must not
+    shorten every curve's window; a best setting that diverged averages to inf."""
+    last = max(r["config"]["epochs"] for r in results)
     return {label: float(np.mean(row))
             for label, row in cost_at(results, range(1, last + 1), labels).items()}
 

@@ -12,6 +12,7 @@ import concurrent.futures as cf
 import multiprocessing as mp
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -131,18 +132,90 @@ def paper_results(name: str, root: str | os.PathLike | None = None) -> list[dict
     return load_results(store_dir(root or PROJECT_RESULTS, name, "paper"))
 
 
-def scale_table(root: str | os.PathLike | None = None) -> str:
-    """A Markdown table: each figure of the paper, and whether the book shows it at the paper
-    scale (with the committed runs' count, devices and training time) or at the quick scale only."""
+# the committed scales, largest first; ``quick`` is what a chapter runs when none exists
+COMMITTED_SCALES = ("paper", "cpu")
+
+
+@dataclass
+class Shown:
+    """The results a chapter shows for one figure, and how to name them."""
+
+    name: str
+    scale: str
+    results: list[dict]
+    committed: bool                      # read from results/ (else run while the page was built)
+
+    @property
+    def subset(self) -> bool:
+        """Trained on part of a dataset (the offline CIFAR-10 subset, say): never "paper"."""
+        return any(r.get("data_info", {}).get("complete") is False for r in self.results)
+
+    @property
+    def label(self) -> str:
+        """'paper scale', 'cpu scale', 'cpu scale, on a subset of the data', 'quick scale'."""
+        return f"{self.scale} scale" + (", on a subset of the data" if self.subset
+                                         and self.scale != "quick" else "")
+
+    @property
+    def differs(self) -> str:
+        from . import specs
+        return specs.get(self.name).scales[self.scale].differs
+
+    @property
+    def seeds(self) -> list[int]:
+        return sorted({r["config"]["seed"] for r in self.results})
+
+    @property
+    def cpu_hours(self) -> float:
+        """Processor time of the training (all threads), where the runs recorded it."""
+        return sum(r.get("cpu_time_s", r["wall_time_s"]) for r in self.results) / 3600
+
+    @property
+    def wall_hours(self) -> float:
+        return sum(r["wall_time_s"] for r in self.results) / 3600
+
+
+def committed(name: str, root: str | os.PathLike | None = None) -> Shown | None:
+    """The largest committed scale of a figure that has results, or None."""
     from . import specs
-    lines = ["| figure | shown at | paper-scale runs committed |", "|---|---|---|"]
+    fig = specs.get(name)
+    for scale in COMMITTED_SCALES:
+        if scale in fig.scales:
+            results = load_results(store_dir(root or PROJECT_RESULTS, name, scale))
+            if results:
+                if scale == "paper" and any(r.get("data_info", {}).get("complete") is False
+                                            for r in results):
+                    raise ValueError(f"{name}: results/{name}/paper holds runs on a subset of "
+                                     "the data; a subset run is never paper scale: move them "
+                                     "to the cpu scale or rerun them on the full dataset")
+                return Shown(name, scale, results, committed=True)
+    return None
+
+
+def largest(name: str, quick_out: str | os.PathLike | None = None, threads: int | None = 1,
+            root: str | os.PathLike | None = None) -> Shown:
+    """What a chapter shows: the largest committed scale, else the quick scale run now."""
+    found = committed(name, root)
+    if found is not None:
+        return found
+    import tempfile
+    out = quick_out or tempfile.mkdtemp(prefix=f"adamlab-{name}-")
+    return Shown(name, "quick", run_figure(name, "quick", out=out, threads=threads,
+                                           log=lambda s: None), committed=False)
+
+
+def scale_table(root: str | os.PathLike | None = None) -> str:
+    """A Markdown table: each figure of the paper, the largest scale the book shows it at (with
+    the committed runs' count, devices and training time), or the quick scale only."""
+    from . import specs
+    lines = ["| figure | largest scale shown | runs committed |", "|---|---|---|"]
     for name, fig in specs.FIGURES.items():
-        results = paper_results(name, root)
-        if results:
-            devices = " / ".join(sorted({r["provenance"]["device"] for r in results}))
-            hours = sum(r["wall_time_s"] for r in results) / 3600
-            shown, runs = "paper scale and quick scale", (
-                f"{len(results)} runs, {hours:.1f} h of training on {devices}")
+        found = committed(name, root)
+        if found is not None:
+            devices = " / ".join(sorted({r["provenance"]["device"] for r in found.results}))
+            shown = found.label + (f" ({found.differs})" if found.differs else "")
+            runs = (f"{len(found.results)} runs, seeds {', '.join(map(str, found.seeds))}; "
+                    f"{found.wall_hours:.1f} h of training on {devices}")
         else:
             shown, runs = "quick scale only", "none: `adamlab run " + name + " --scale paper`"
         lines.append(f"| {fig.title} | {shown} | {runs} |")
