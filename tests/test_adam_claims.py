@@ -337,3 +337,167 @@ def test_bias_correction_slider_data_and_figure(beta2):
     A.draw_bias_correction(fig, beta2, steps=500)
     assert len(fig.axes) == 2 and all(ax.lines for ax in fig.axes)
     plt.close(fig)
+
+
+# --- the trust region, the SNR and the noise m-hat keeps (update_rule.md) ------------------
+
+
+def _stationary_noise_ratios(mu, steps=20000, seed=0, burn_in=1000):
+    g = mu + np.random.default_rng(seed).standard_normal(steps)
+    return np.abs(run_rule(rules.adam, rules.adam_init, g, lr=1.0))[burn_in:]
+
+
+def test_m_hat_keeps_noise_of_the_ema_size():
+    # the stationary sd of an EMA of unit white noise is sqrt((1 - beta1) / (1 + beta1))
+    g = np.random.default_rng(10).standard_normal((4000, 2000))
+    m = ema.ema(g, B1)[-1]
+    s = math.sqrt((1 - B1) / (1 + B1))
+    assert np.std(m) == pytest.approx(s, rel=0.03)
+    assert s == pytest.approx(0.229, abs=1e-3)
+
+
+def test_median_step_at_zero_mean_is_the_half_normal_median_of_m_hat():
+    from statistics import NormalDist
+
+    s = math.sqrt((1 - B1) / (1 + B1))
+    predicted = NormalDist().inv_cdf(0.75) * s
+    r = _stationary_noise_ratios(0.0)
+    assert np.median(r) > 0.1  # |mu| / sqrt(mu^2 + 1) = 0 does not describe it
+    assert np.median(r) == pytest.approx(predicted, abs=0.01)
+    # with a clear mean the plain formula does
+    for mu in (1.0, 3.0):
+        assert np.median(_stationary_noise_ratios(mu)) == pytest.approx(
+            mu / math.sqrt(mu**2 + 1), abs=0.01
+        )
+
+
+def test_pure_noise_ratio_averages_the_half_normal_mean():
+    s = math.sqrt((1 - B1) / (1 + B1))
+    r = _stationary_noise_ratios(0.0, seed=1)
+    assert np.mean(r) == pytest.approx(math.sqrt(2 / math.pi) * s, abs=0.01)
+
+
+@given(st.floats(-5, 5), st.floats(0.01, 5))
+@settings(max_examples=25, deadline=None)
+def test_uncentered_second_moment_bounds_the_ratio_of_moments(mu, sigma):
+    second = mu**2 + sigma**2  # E[g^2] = E[g]^2 + Var[g]
+    assert abs(mu) / math.sqrt(second) <= 1.0
+
+
+def test_constant_gradient_has_ratio_one_and_no_noise():
+    r = np.abs(run_rule(rules.adam, rules.adam_init, np.full(100, 0.37), lr=1.0, eps=0.0))
+    np.testing.assert_allclose(r, 1.0, rtol=1e-12)
+
+
+def test_trust_region_is_a_box_per_coordinate():
+    d = 9
+    g = np.random.default_rng(11).standard_normal(d) * 10.0 ** np.arange(-4, 5)
+    first, _ = rules.adam(g, rules.adam_init(g), lr=1e-3, eps=0.0)
+    np.testing.assert_allclose(np.abs(first), 1e-3, rtol=1e-12)  # every coordinate: alpha
+    assert np.linalg.norm(first) == pytest.approx(1e-3 * math.sqrt(d), rel=1e-12)
+    # noisy gradients in four coordinates: per coordinate near alpha, Euclidean above it
+    rng = np.random.default_rng(0)
+    mus = [0.0, 0.3, 1.0, 3.0]
+    noisy = np.stack([mu + rng.standard_normal(20000) for mu in mus], axis=1)
+    u = A.trace_updates(rules.adam, rules.adam_init, noisy, lr=1.0)[1000:]
+    assert np.abs(u).max() < 1.5
+    assert 1.0 < np.linalg.norm(u, axis=1).max() < 2.0
+
+
+def test_worst_case_burst_converges_fast_and_grows_by_beta2_over_beta1():
+    g = A.worst_case_gradients(20000, 30)
+    burst = g[-30:]
+    np.testing.assert_allclose(burst[1:] / burst[:-1], B2 / B1, rtol=1e-12)
+
+    def ratio(n):
+        g = A.worst_case_gradients(20000, n)
+        return abs(run_rule(rules.adam, rules.adam_init, g, lr=1.0, eps=1e-300)[-1])
+
+    r10, r30 = ratio(10), ratio(30)
+    assert r10 < r30 < A.worst_case_ratio()
+    assert r10 > 2 * A.sparse_case_bound() and r30 > 0.99 * A.worst_case_ratio()
+
+
+def test_equal_case_spike_is_below_one_after_the_first_step():
+    t = np.arange(2, 2001)
+    ratio = np.sqrt(1 - 0.99**t) / (1 - 0.9**t)
+    # the chapter's argument: ratio < 1  <=>  1.1^t + 0.9^t > 2, and the right side holds
+    assert np.all((ratio < 1) == (1.1**t + 0.9**t > 2))
+    assert np.all(1.1**t + 0.9**t > 2)
+    assert A.spike_ratio(1, 0.9, 0.99) == pytest.approx(1.0, rel=1e-12)
+    assert A.spike_experiment(3, 0.9, 0.99)[-1] == pytest.approx(0.577, abs=1e-3)
+    assert A.worst_case_ratio(0.9, 0.99) == pytest.approx((1 - 0.81 / 0.99) ** -0.5, rel=1e-12)
+
+
+def test_eps_takes_the_fraction_s_over_s_plus_eps_of_the_step():
+    sizes = np.array([1e-9, 1e-8, 1e-7, 99e-8])
+    u = A.trace_updates(rules.adam, rules.adam_init, np.tile(sizes, (50, 1)), lr=1.0)
+    np.testing.assert_allclose(np.abs(u[-1]), sizes / (sizes + EPS), rtol=1e-9)
+    assert abs(u[-1, 1]) == pytest.approx(0.5) and abs(u[-1, 3]) == pytest.approx(0.99)
+
+
+def test_adam_ignores_the_curvature_of_a_quadratic():
+    paths = [
+        landscapes.run("Adam", lambda x, c=c: c * x, [1.0], 300, lr=1e-2, eps=0.0)
+        for c in (1e-4, 1.0, 1e4)
+    ]
+    for p in paths[1:]:
+        np.testing.assert_allclose(p, paths[0], rtol=1e-12, atol=1e-300)
+
+
+# --- bias correction as a warm-up; a restart (bias_correction.md) -----------------------------
+
+
+def test_warmup_factor_falls_to_a_minimum_at_step_12_then_rises():
+    t = np.arange(1, 20001)
+    c = np.sqrt(1 - B2**t) / (1 - B1**t)
+    i = int(np.argmin(c))
+    assert t[i] == 12 and c[i] == pytest.approx(0.152, abs=1e-3)
+    assert np.all(np.diff(c[: i + 1]) < 0) and np.all(np.diff(c[i:]) > 0)
+    assert int(t[i + np.argmax(c[i:] >= c[0])]) == 106  # back to c_1 = 0.316
+    # on a constant gradient the uncorrected step is 1 / c_t: its peak is c's minimum
+    raw = np.abs(
+        run_rule(rules.adam_no_bias_correction, rules.adam_init, np.ones(3000), lr=1.0, eps=0.0)
+    )
+    np.testing.assert_allclose(raw, 1 / c[:3000], rtol=1e-10)
+    assert int(np.argmax(raw)) == i
+
+
+def test_expected_v_correction_stays_close_from_the_first_step():
+    rng = np.random.default_rng(0)
+    streams = 1.0 + 2.0 * rng.standard_normal((500, 4000))
+    v = ema.ema(streams**2, 0.99)
+    corrected = v.mean(axis=1) / (1 - 0.99 ** np.arange(1, 501))
+    assert np.max(np.abs(corrected / 5 - 1)) < 0.03
+    assert v[0].mean() / 5 == pytest.approx(0.01, abs=1e-3)
+
+
+def test_restart_takes_a_nearly_full_step():
+    g = np.array([1e-6])
+    fresh, _ = rules.adam(g, rules.adam_init(g), lr=1.0)
+    assert abs(fresh[0]) == pytest.approx(1e-6 / (1e-6 + EPS), rel=1e-12)
+    old = rules.AdamState(1000, g * (1 - B1**1000), np.array([1e-4]) * (1 - B2**1000))
+    kept, _ = rules.adam(g, old, lr=1.0)
+    assert abs(kept[0]) == pytest.approx(1e-4, rel=0.05)
+
+
+# --- AdaMax's bound and the averaging window (adamax.md) -------------------------------------
+
+
+@pytest.mark.parametrize("b1,b2", [(0.9, 0.99), (0.9, 0.999), (0.9, 0.9999), (0.99, 0.999)])
+def test_adamax_bound_limit_and_its_excess(b1, b2):
+    lim = (1 - b1) / (1 - b1 / b2)
+    assert float(A.adamax_step_bound(10**7, b1, b2)) == pytest.approx(lim, rel=1e-12)
+    assert lim - 1 == pytest.approx(b1 * (1 - b2) / (b2 - b1), rel=1e-9)
+    bound = A.adamax_step_bound(np.arange(1, 200), b1, b2)
+    assert np.all(np.diff(bound) > 0) and np.all(bound <= lim * (1 + 1e-12))
+
+
+def test_temporal_average_window_of_0999_is_best_of_four():
+    q = landscapes.quadratic(1.0, 4.0)
+    dist = {}
+    for b in (0.9, 0.99, 0.999, 0.9999):
+        grad = landscapes.noisy(q.grad, sigma=1.0, seed=1)
+        _, avg = A.averaged_run("Adam", grad, q.start, 4000, beta_avg=b, lr=2e-2)
+        dist[b] = float(np.linalg.norm(avg[3000:], axis=1).mean())
+    assert dist[0.9] > dist[0.99] > dist[0.999] < dist[0.9999]
