@@ -405,3 +405,30 @@ def test_a_subset_run_is_never_called_paper_scale(tmp_path):
     _committed_run(tmp_path, "fig3", "paper", complete=False)
     with pytest.raises(ValueError, match="never paper scale"):
         sweep.committed("fig3", tmp_path)
+
+
+def _vae_result(b2, bc, lr, seed, costs, status="done"):
+    return {"config": {"label": "Adam", "seed": seed, "epochs": 2,
+                       "opt_kw": {"lr": lr, "betas": [0.9, b2], "bias_correction": bc}},
+            "status": status,
+            "history": {"epoch": list(range(len(costs))), "train_loss": costs}}
+
+
+def test_fig4_spread_is_the_range_over_seeds_and_a_blow_up_is_inf():
+    res = [_vae_result(0.999, True, 1e-3, s, [9.0, 5.0, c]) for s, c in ((0, 2.0), (1, 3.0))]
+    # seed 1 at the larger rate blew up in its first epoch: no cost at epoch 2
+    res += [_vae_result(0.999, True, 1e-2, 0, [9.0, 4.0, 1.0]),
+            _vae_result(0.999, True, 1e-2, 1, [9.0, math.nan], status="diverged")]
+    xs, lo, hi = plot.fig4_spread(res, 2)[(0.9, 0.999, True)]
+    assert xs == pytest.approx([-3.0, -2.0])
+    assert lo == [2.0, 1.0] and hi[0] == 3.0 and math.isinf(hi[1])
+    fig = plot.plot_fig4(res, report_epochs=(2,))
+    assert fig.axes[0].collections, "two seeds: the spread is drawn"
+    plt.close(fig)
+
+
+def test_curve_averages_the_x_of_passes_over_seeds():
+    runs = [{"history": {"passes": [0, p, 2 * p], "train_loss": [3.0, 2.0, 1.0]}}
+            for p in (2.0, 4.0)]
+    xs, mean, lo, hi = plot.curve(runs, x="passes")
+    assert list(xs) == [0.0, 3.0, 6.0] and list(mean) == [3.0, 2.0, 1.0]

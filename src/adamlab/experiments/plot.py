@@ -123,7 +123,7 @@ def curve(runs: list[dict], x: str = "epoch", y: str = "train_loss"):
     n = min(len(r["history"][y]) for r in runs)
     ys = np.array([r["history"][y][:n] for r in runs], dtype=float)
     xs = np.array(runs[0]["history"][x][:n], dtype=float)
-    if x == "wall":  # wall time differs per seed: average it too
+    if x in ("wall", "passes"):  # differs per seed (L-BFGS's line search): average it too
         xs = np.array([r["history"][x][:n] for r in runs], dtype=float).mean(0)
     return xs, ys.mean(0), ys.min(0), ys.max(0)
 
@@ -150,8 +150,8 @@ def draw(ax, results: list[dict], x: str = "epoch", y: str = "train_loss", xmax=
             ax.fill_between(xs, lo, hi, color=color(label), alpha=0.2, lw=0)
     if log:
         ax.set_yscale("log")
-    ax.set_xlabel({"epoch": "epochs", "wall": "wall-clock seconds",
-                   "batch_epoch": "epochs"}[x])
+    ax.set_xlabel({"epoch": "epochs", "wall": "wall-clock seconds", "batch_epoch": "epochs",
+                   "passes": "passes over the training set (gradient evaluations)"}[x])
     ax.set_ylabel("training cost")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
@@ -208,8 +208,11 @@ def plot_figure(name: str, source, report_epochs=None):
             ax.set_ylim(top=min(ax.get_ylim()[1], 0.8))
     elif name == "fig2-deterministic":
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-        draw(axes[0], results, log=True)
-        axes[0].set_xlabel("epochs (L-BFGS: full-batch iterations)")
+        if all(r["history"].get("passes") for r in results):  # fair: cost per gradient pass
+            draw(axes[0], results, x="passes", log=True)
+        else:  # results from before passes were logged
+            draw(axes[0], results, log=True)
+            axes[0].set_xlabel("epochs (L-BFGS: full-batch iterations)")
         draw(axes[1], results, x="wall", log=True)
     elif name == "fig3":
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
@@ -241,6 +244,24 @@ def fig4_table(results: list[dict], epoch: int):
     return dict(out)
 
 
+def fig4_spread(results: list[dict], epoch: int):
+    """(beta1, beta2, bias_correction) -> (log10 alpha values, min and max cost over seeds at
+    ``epoch``, inf where a seed diverged before it)."""
+    table: dict = defaultdict(list)
+    for r in results:
+        kw, h = r["config"]["opt_kw"], r["history"]
+        cost = h["train_loss"][h["epoch"].index(epoch)] if epoch in h["epoch"] else math.inf
+        table[(kw["betas"][0], kw["betas"][1], kw["bias_correction"], kw["lr"])].append(
+            cost if math.isfinite(cost) else math.inf)
+    out: dict = defaultdict(lambda: ([], [], []))
+    for (b1, b2, bc, lr), costs in sorted(table.items()):
+        xs, lo, hi = out[(b1, b2, bc)]
+        xs.append(math.log10(lr))
+        lo.append(float(min(costs)))
+        hi.append(float(max(costs)))
+    return dict(out)
+
+
 def plot_fig4(results: list[dict], report_epochs=None):
     epochs = report_epochs or sorted({max(r["history"]["epoch"]) for r in results})[-1:]
     betas2 = sorted({r["config"]["opt_kw"]["betas"][1] for r in results})
@@ -250,6 +271,8 @@ def plot_fig4(results: list[dict], report_epochs=None):
                              squeeze=False)
     finite = [c for r in results for c in r["history"]["train_loss"] if math.isfinite(c)]
     cap = float(np.percentile(finite, 5)) * 3 if finite else 1.0  # blow-ups drawn at the top
+    seeds = len({r["config"]["seed"] for r in results})
+    spread = {e: fig4_spread(results, e) for e in epochs}
     for e_i, epoch in enumerate(epochs):
         table = fig4_table(results, epoch)
         for i, b1 in enumerate(betas1):
@@ -261,6 +284,10 @@ def plot_fig4(results: list[dict], report_epochs=None):
                     xs, ys = table[(b1, b2, bc)]
                     ys = np.minimum(np.array(ys, dtype=float), cap)
                     ax.plot(xs, ys, "o-", color=col, ms=3, label=name)
+                    if seeds > 1:  # the spread over seeds, min to max
+                        _, lo, hi = spread[epoch][(b1, b2, bc)]
+                        ax.fill_between(xs, np.minimum(lo, cap), np.minimum(hi, cap),
+                                        color=col, alpha=0.2, lw=0)
                 ax.set_title(f"{epoch} ep · β1={b1:g} β2={b2:g}", fontsize=8)
                 ax.grid(alpha=0.3)
                 if i == len(betas1) - 1:
