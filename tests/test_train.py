@@ -432,3 +432,22 @@ def test_curve_averages_the_x_of_passes_over_seeds():
             for p in (2.0, 4.0)]
     xs, mean, lo, hi = plot.curve(runs, x="passes")
     assert list(xs) == [0.0, 3.0, 6.0] and list(mean) == [3.0, 2.0, 1.0]
+
+
+def test_planned_runs_follow_the_protocol(tmp_path):
+    fig4 = sweep.Shown("fig4", "cpu", [], committed=True)
+    assert len(fig4.planned) == len(specs.get("fig4").runs("cpu")) == len(fig4.missing)
+    fig2 = specs.get("fig2-dropout")
+    grid = fig2.runs("cpu", seeds=(0,))
+    # the grid on seed 0 is done: the best setting of each curve still needs seeds 1 and 2
+    res = [{"id": c.run_id, "status": "done", "config": {
+        "label": c.label, "seed": 0, "opt_kw": c.opt_kw},
+        "history": {"train_loss": [2.0, 1.0 + c.opt_kw["lr"]]}} for c in grid]
+    shown = sweep.Shown("fig2-dropout", "cpu", res, committed=True)
+    curves = {c.label for c in grid}
+    assert len(shown.missing) == 2 * len(curves)
+    assert all("-s1-" in m or "-s2-" in m for m in shown.missing)
+    smallest = {c.label: min(g.opt_kw["lr"] for g in grid if g.label == c.label) for c in grid}
+    for m in shown.missing:
+        label = next(c.label for c in grid if m.startswith(c.run_id.split("-s0-")[0] + "-"))
+        assert f"lr{smallest[label]:g}-" in m

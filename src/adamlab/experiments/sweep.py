@@ -174,6 +174,29 @@ class Shown:
     def wall_hours(self) -> float:
         return sum(r["wall_time_s"] for r in self.results) / 3600
 
+    @property
+    def planned(self) -> list[str]:
+        """The run ids the protocol needs: Fig. 4's whole grid on every seed (its figure is the
+        grid); elsewhere the grid on seed 0 (``tune``), then each curve's best setting on every
+        seed (``run --tuned``). Until the grid is complete, its best so far stands in."""
+        from . import plot, specs
+        fig = specs.get(self.name)
+        sc = fig.scales[self.scale]
+        if sc.report_epochs:
+            return [c.run_id for c in fig.runs(self.scale)]
+        grid = fig.runs(self.scale, seeds=sc.seeds[:1])
+        tuned = [r for r in self.results if r["id"] in {c.run_id for c in grid}]
+        best = {label: b["setting"] for label, b in plot.best_settings(tuned).items()} \
+            if tuned else {}
+        more = [c.run_id for c in fig.runs(self.scale, only=best) if c.label in best]
+        return list(dict.fromkeys([c.run_id for c in grid] + more))
+
+    @property
+    def missing(self) -> list[str]:
+        """Planned runs not finished yet: while any is missing, no claim is decided."""
+        done = {r["id"] for r in self.results}
+        return [rid for rid in self.planned if rid not in done]
+
 
 def committed(name: str, root: str | os.PathLike | None = None) -> Shown | None:
     """The largest committed scale of a figure that has results, or None."""
