@@ -4,7 +4,9 @@ For every HTML page of ``_build/html`` served on 127.0.0.1: no console error, no
 request, no request to any other host, math typeset by MathJax (no raw TeX left), every image
 loaded and described by alt text, every figure captioned, every precomputed slider changes
 its frame when moved, and the page with everything it loads under 5 MB. Notebook pages also
-offer the executed .ipynb and the launch buttons.
+offer the executed .ipynb and the launch buttons. On the glossary, the site's own Korean font
+(book/_ext/korean_font.py) loads and draws every Hangul syllable, so Korean renders on a machine
+without a Korean font (like the ones the tests run on).
 
 Run after the book build (``make test`` does). Needs Debian's chromium (``apt-get install
 chromium``); Playwright's own browser download is never used. Environment:
@@ -258,3 +260,83 @@ def _check_notebook_downloads(name: str) -> None:
     cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
     code = [c for c in cells if c["cell_type"] == "code"]
     assert not code or any(c.get("outputs") for c in code), f"{notebook} was not executed"
+
+
+# The site's Korean web font (book/_ext/korean_font.py).
+KOREAN_FONT = "Adam Book Hangul"
+KOREAN_FONT_FILE = "_static/fonts/adam-book-hangul.woff"
+
+# Wrap every visible text node of the article that has Hangul in a span of its own, marked with
+# its count of Hangul characters (data-hangul), once the page's fonts have loaded: a span holds
+# one text node and nothing else, so the fonts the browser reports for it are that text's.
+# Report the state of the font.
+MARK_HANGUL = r"""async (family) => {
+  await document.fonts.ready;
+  const hangul = /[\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7ff]/gu;
+  const article = document.querySelector('article') || document.body;
+  const walker = document.createTreeWalker(article, NodeFilter.SHOW_TEXT);
+  const found = [];
+  while (walker.nextNode()) {
+    const node = walker.currentNode;
+    const chars = node.textContent.match(hangul);
+    const el = node.parentElement;
+    if (!chars || el.closest('script, style') || !el.getClientRects().length) continue;
+    found.push([node, chars.length]);
+  }
+  for (const [node, count] of found) {
+    const span = document.createElement('span');
+    span.dataset.hangul = count;
+    node.replaceWith(span);
+    span.append(node);
+  }
+  await new Promise(resolve => requestAnimationFrame(() => resolve()));  // lay the spans out
+  const faces = [...document.fonts].filter(f => f.family.replace(/["']/g, '') === family);
+  return {
+    texts: found.map(([node]) => node.textContent.trim()),
+    statuses: faces.map(f => f.status),
+    check: document.fonts.check(`16px "${family}"`, '학습률'),
+  };
+}"""
+
+
+def test_korean_renders_with_the_sites_font(browser, base_url):
+    """Every Hangul syllable of the glossary is drawn with the font the site serves."""
+    glossary = next((p for p in PAGES if p.endswith("glossary.html")), None)
+    if glossary is None:
+        pytest.skip(f"no glossary page in the site at {SITE}")
+    assert (SITE / KOREAN_FONT_FILE).is_file(), f"the build did not write {KOREAN_FONT_FILE}"
+    context = browser.new_context(viewport={"width": 1200, "height": 1600})
+    page = context.new_page()
+    font_responses = []
+    page.on("response", lambda r: font_responses.append(r.status)
+            if r.url.split("?")[0].endswith(KOREAN_FONT_FILE) else None)
+    try:
+        page.goto(base_url + glossary, wait_until="load")
+        state = page.evaluate(MARK_HANGUL, KOREAN_FONT)
+        cdp = context.new_cdp_session(page)
+        cdp.send("DOM.enable")
+        cdp.send("CSS.enable")
+        root = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+        nodes = cdp.send("DOM.querySelectorAll", {"nodeId": root, "selector": "[data-hangul]"})
+        drawn = []
+        for node in nodes["nodeIds"]:
+            attributes = cdp.send("DOM.getAttributes", {"nodeId": node})["attributes"]
+            expected = int(dict(zip(attributes[::2], attributes[1::2]))["data-hangul"])
+            fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+            ours = sum(f["glyphCount"] for f in fonts
+                       if f["isCustomFont"] and f["familyName"] == KOREAN_FONT)
+            drawn.append((expected, ours, [f["familyName"] for f in fonts]))
+    finally:
+        context.close()
+
+    assert font_responses and all(s == 200 for s in font_responses), (
+        f"the Korean font was not served: responses {font_responses}")
+    assert state["statuses"] and all(s == "loaded" for s in state["statuses"]), (
+        f"document.fonts has {KOREAN_FONT!r} as {state['statuses']}, not loaded")
+    assert state["check"], f"document.fonts.check says {KOREAN_FONT!r} cannot draw 학습률"
+    assert any("학습률" in text for text in state["texts"]), "the glossary lost its entry 학습률"
+    assert drawn, "no Hangul found on the glossary page"
+    wrong = [(e, o, f) for e, o, f in drawn if o != e]
+    assert not wrong, (
+        "Hangul not drawn with the site's font (Hangul characters, glyphs in our font, fonts "
+        f"used): {wrong[:5]}")
