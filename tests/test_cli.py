@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -87,3 +88,19 @@ def test_console_script_runs():
     r = subprocess.run([sys.executable, "-m", "adamlab.cli", "--help"], capture_output=True,
                        text=True, timeout=120)
     assert r.returncode == 0 and "run" in r.stdout and "tune" in r.stdout
+
+
+def test_the_readmes_table_of_runs_is_what_the_results_record(capsys):
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    start, end = "<!-- adamlab list --markdown -->\n", "\n<!-- end of adamlab list -->"
+    quoted = readme[readme.index(start) + len(start):readme.index(end)]
+    assert cli.main(["list", "--markdown", "--out", str(root / "results")]) == 0
+    assert quoted.strip() == capsys.readouterr().out.strip(), (
+        "README's table of runs is stale: paste the output of `adamlab list --markdown`")
+
+
+def test_progress_counts_the_protocol_and_the_recorded_time(tmp_path):
+    p = sweep.progress("fig4", "cpu", tmp_path)
+    assert p == {"planned": len(specs.get("fig4").runs("cpu")), "finished": 0, "hours": 0.0,
+                 "median_min": 0.0}

@@ -59,14 +59,26 @@ def _set_threads(n):
 
 def cmd_list(args) -> int:
     from .experiments import specs, sweep
+    rows = []
     for fig in specs.FIGURES.values():
-        print(f"{fig.name:<20} {fig.title}")
         for scale in fig.scales:
-            cfgs = fig.runs(scale)
-            st = sweep.status(cfgs, sweep.store_dir(_out(argparse.Namespace(
-                out=args.out, scale=scale)), fig.name, scale))
-            done = sum(v in ("done", "diverged") for v in st.values())
-            print(f"    {scale:<6} {len(cfgs):>4} runs, {done} finished")
+            store = sweep.store_dir(_out(argparse.Namespace(out=args.out, scale=scale)),
+                                    fig.name, scale)
+            rows.append((fig, scale, sweep.progress(fig.name, scale, store)))
+    if args.markdown:
+        print("| figure | scale | runs planned | finished | training time (wall) | per run "
+              "(median) |\n|---|---|---|---|---|---|")
+        for fig, scale, p in rows:
+            if p["finished"] and scale in sweep.COMMITTED_SCALES:
+                print(f"| {fig.name} | {scale} | {p['planned']} | {p['finished']} | "
+                      f"{p['hours']:.1f} h | {p['median_min']:.1f} min |")
+        return 0
+    for i, (fig, scale, p) in enumerate(rows):
+        if i == 0 or rows[i - 1][0] is not fig:
+            print(f"{fig.name:<20} {fig.title}")
+        timing = (f"; {p['hours']:.1f} h of training, {p['median_min']:.1f} min per run "
+                  "(median)" if p["finished"] else "")
+        print(f"    {scale:<6} {p['planned']:>4} runs planned, {p['finished']} finished{timing}")
     return 0
 
 
@@ -137,8 +149,13 @@ def build_parser() -> argparse.ArgumentParser:
                                  description="The experiments of Kingma & Ba (2015).")
     sub = ap.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("list", help="the figure panels, their scales and how many runs are done")
+    p = sub.add_parser("list", help=(
+        "the figure panels, their scales, the runs planned (Fig. 4: its grid on every seed; "
+        "the others: the grid on seed 0, then the best on every seed), how many are done and "
+        "the time they took"))
     p.add_argument("--out", help="results store (default: results/ for paper, runs/ for quick)")
+    p.add_argument("--markdown", action="store_true",
+                   help="a Markdown table of the finished sweeps and their measured times")
     p.set_defaults(func=cmd_list)
 
     commands = (("run", cmd_run, "run (or resume) a figure's sweep"),

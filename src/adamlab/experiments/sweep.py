@@ -198,6 +198,17 @@ class Shown:
         return [rid for rid in self.planned if rid not in done]
 
 
+def progress(name: str, scale: str, folder: str | os.PathLike) -> dict:
+    """How far a figure's sweep at one scale is: runs the protocol plans, runs finished, and
+    the wall time the finished ones took (their own record, not an estimate)."""
+    results = load_results(folder)
+    shown = Shown(name, scale, results, committed=True)
+    planned = set(shown.planned)
+    walls = [r["wall_time_s"] for r in results if r["id"] in planned]
+    return {"planned": len(planned), "finished": len(walls), "hours": sum(walls) / 3600,
+            "median_min": float(sorted(walls)[len(walls) // 2]) / 60 if walls else 0.0}
+
+
 def committed(name: str, root: str | os.PathLike | None = None) -> Shown | None:
     """The largest committed scale of a figure that has results, or None."""
     from . import specs
