@@ -254,7 +254,13 @@ def test_static_slider_player_needs_no_internet():
 
 
 @pytest.mark.parametrize(
-    "page", ["book/intro.md", "book/background/first_vs_second_order.md", "book/background/ema.md"]
+    "page",
+    [
+        "book/intro.md",
+        "book/background/first_vs_second_order.md",
+        "book/background/ema.md",
+        "book/related/sgd.md",
+    ],
 )
 def test_chapter_parses_as_a_notebook(page):
     """A cell option that is not valid YAML stops the whole book build; catch it here first."""
@@ -272,3 +278,102 @@ def test_chapter_parses_as_a_notebook(page):
             assert figure.get("caption") and figure.get("name"), f"{page}: figure without caption"
             alt = cell.metadata["mystnb"].get("image", {}).get("alt")
             assert alt, f"{page}: figure without alt text"
+
+
+# --- formulas added to the EMA and second-order chapters ------------------------------------
+
+
+def test_heavy_ball_velocity_is_an_undamped_ema():
+    """u_t = mu u_{t-1} - eta g_t equals -eta / (1 - mu) times the EMA with beta = mu; under a
+    constant gradient the EMA tends to g and the velocity to -eta g / (1 - mu)."""
+    from adamlab import rules
+
+    mu, lr = 0.9, 0.1
+    grads = np.random.default_rng(0).normal(1.0, 1.0, size=(300, 1))
+    state, velocity = rules.momentum_init(np.zeros(1)), []
+    for g in grads:
+        step, state = rules.momentum(g, state, lr=lr, mu=mu)
+        velocity.append(step[0])
+    np.testing.assert_allclose(velocity, -lr / (1 - mu) * ema(grads[:, 0], mu), atol=1e-12)
+    const = ema(np.ones(300), mu)
+    assert const[-1] == pytest.approx(1.0, abs=1e-10)
+    # Both start at zero: the same relative bias 1 - mu^t at every step.
+    np.testing.assert_allclose(const, 1 - mu ** np.arange(1, 301), atol=1e-12)
+
+
+def test_spread_of_consecutive_ema_values_is_biased_low_by_the_correlation_formula():
+    """E[spread^2 of n consecutive values about their mean] = var (1 - mean_ij beta^|i-j|)."""
+    sigma, n, runs = 1.0, 100, 3000
+    noise = sigma * np.random.default_rng(5).standard_normal((400, runs))
+    lags = np.abs(np.subtract.outer(np.arange(n), np.arange(n)))
+    for beta in (0.5, 0.9, 0.98):
+        last = ema(noise, beta)[-n:]  # long after the start
+        measured = np.sqrt(last.var(axis=0).mean())
+        predicted = ex.noise_ratio(beta) * np.sqrt(1 - (beta**lags).mean())
+        assert measured == pytest.approx(predicted, rel=0.02)
+        # Across runs at one step there is no such bias.
+        assert last[-1].std() == pytest.approx(ex.noise_ratio(beta), rel=0.05)
+    # The shrink factor is far from 1 for beta = 0.98 and tiny for beta = 0.5.
+    assert np.sqrt(1 - (0.98**lags).mean()) < 0.7 < 0.98 < np.sqrt(1 - (0.5**lags).mean())
+
+
+def test_zeta_after_a_change_of_scale():
+    """The exercise: E[g^2] = 1 up to step 500, 4 after. E[v_600] = 4 (1 - b^100) + b^100 - b^600,
+    zeta = -3 (b^100 - b^600), E[v_hat] = 4 + zeta / (1 - b^600); checked by simulation."""
+    from adamlab.ema import ema_weights
+
+    t, change = 600, 500
+    second = np.where(np.arange(1, t + 1) <= change, 1.0, 4.0)
+    rng = np.random.default_rng(9)
+    g = np.sqrt(second)[:, None] * rng.standard_normal((t, 4000))
+    for b in (0.99, 0.999):
+        closed = 4 * (1 - b**100) + b**100 - b**t
+        assert ema_weights(b, t)[::-1] @ second == pytest.approx(closed, rel=1e-12)
+        zeta = closed - 4 * (1 - b**t)
+        assert zeta == pytest.approx(-3 * (b**100 - b**t), rel=1e-12)
+        assert closed / (1 - b**t) == pytest.approx(4 + zeta / (1 - b**t), rel=1e-12)
+        assert ema(g * g, b)[-1].mean() == pytest.approx(closed, rel=0.03)
+    # zeta is about the same for both rates; the corrected estimates are not.
+    z = {b: -3 * (b**100 - b**t) for b in (0.99, 0.999)}
+    assert z[0.99] == pytest.approx(z[0.999], rel=0.05)
+    vhat = {b: 4 + z[b] / (1 - b**t) for b in z}
+    assert vhat[0.999] < vhat[0.99] - 1
+
+
+def test_noise_exercise_beta_for_one_tenth():
+    """(1 - b) / (1 + b) = c gives b = (1 - c) / (1 + c), window (1 + c) / (2 c)."""
+    from adamlab.ema import window
+
+    c = 1e-2
+    b = (1 - c) / (1 + c)
+    assert ex.noise_ratio(b) == pytest.approx(np.sqrt(c), rel=1e-12)
+    assert window(b) == pytest.approx((1 + c) / (2 * c), rel=1e-12)
+
+
+def test_first_uncorrected_adam_step():
+    """m_1 / sqrt(v_1) = (1 - b1) / sqrt(1 - b2) for any gradient sign and size."""
+    for g in (1e-3, -2.0, 50.0):
+        m1, v1 = ema([g], 0.9)[0], ema([g * g], 0.999)[0]
+        assert abs(m1) / np.sqrt(v1) == pytest.approx(0.1 / np.sqrt(1e-3), rel=1e-12)
+
+
+def test_adam_ignores_per_coordinate_curvature_on_an_axis_aligned_valley_only():
+    """sqrt(v_i) tracks h_i |x_i|: the curvature cancels from Adam's step. Axis-aligned, the
+    path does not depend on the curvatures; tilted, the condition number costs steps again."""
+    from adamlab import explorer
+    from adamlab.landscapes import Landscape
+
+    paths = [explorer.trajectory("Adam", quadratic(1.0, k), 0.05, steps=300) for k in (1, 20, 2000)]
+    for p in paths[1:]:
+        np.testing.assert_allclose(p, paths[0], atol=1e-6)
+    np.testing.assert_allclose(np.abs(paths[1][1] - paths[1][0]), 0.05, rtol=1e-6)
+
+    def steps(kappa, angle, lr=0.3):
+        _, f, grad = so.rotated_quadratic(1.0, kappa, angle)
+        land = Landscape("v", f, grad, start=np.array([-1.8, 0.6]), minimum=np.zeros(2),
+                         bounds=((-2.0, 2.0), (-1.2, 1.2)))
+        path = explorer.trajectory("Adam", land, lr, steps=4000)
+        return so.steps_to_reach(path, np.zeros(2), 1e-6)
+
+    assert steps(20.0, 0.0) == steps(2000.0, 0.0)
+    assert steps(2000.0, 30.0) > 3 * steps(20.0, 30.0)
