@@ -248,9 +248,13 @@ def scale_table(root: str | os.PathLike | None = None) -> str:
         if found is not None:
             devices = " / ".join(sorted({r["provenance"]["device"] for r in found.results}))
             shown = found.label + (f" ({found.differs})" if found.differs else "")
-            runs = (f"{len(found.results)} runs, seeds {', '.join(map(str, found.seeds))}; "
+            runs = (f"{len(found.results)} of {len(found.planned)} planned runs, seeds "
+                    f"{', '.join(map(str, found.seeds))}; "
                     f"{found.wall_hours:.1f} h of training on {devices}")
         else:
-            shown, runs = "quick scale only", "none: `adamlab run " + name + " --scale paper`"
+            how = (f"`adamlab run {name} --scale paper`" if fig.scales["paper"].report_epochs
+                   else f"`adamlab tune {name} --scale paper`, then `adamlab run {name} "
+                   "--scale paper --tuned`")
+            shown, runs = "quick scale only", f"none: {how}"
         lines.append(f"| {fig.title} | {shown} | {runs} |")
     return "\n".join(lines)
