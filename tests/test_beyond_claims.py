@@ -69,12 +69,13 @@ def test_synthetic_1010_setup():
         "AMSGrad", A.synthetic_grad(), np.zeros(1), 20000, lr=0.5, project=proj, **hp
     )
     assert adam[-1, 0] > 0.9 and ams[-1, 0] < -0.9
-    # stochastic variant: E[g] = 0.2 > 0, so x = -1 is still optimal; Adam still goes to +1 and
-    # AMSGrad drifts down, slowly (16 independent copies, one per coordinate)
+    # stochastic variant (Reddi et al.: 1010 with probability 0.01, so period=100 here):
+    # E[g] = 0.2 > 0, so x = -1 is still optimal; Adam still goes to +1 and AMSGrad drifts
+    # down, slowly (16 independent copies, one per coordinate)
     sto = {
         n: A.run_online(
             n,
-            A.synthetic_grad(stochastic=True, seed=1),
+            A.synthetic_grad(period=100, stochastic=True, seed=1),
             np.zeros(16),
             20000,
             lr=0.5,
@@ -87,6 +88,35 @@ def test_synthetic_1010_setup():
     assert (
         sto["AMSGrad"][-1].mean() < 0.6 and sto["AMSGrad"][-1].mean() < sto["AMSGrad"][1000].mean()
     )
+
+
+def test_synthetic_stochastic_mean_and_spread():
+    # the chapter's p a + (1 - p) b and sqrt(p a^2 + (1 - p) b^2 - mean^2), against draws
+    a, b, p = 1010.0, -10.0, 0.01
+    mean = p * a + (1 - p) * b
+    std = math.sqrt(p * a**2 + (1 - p) * b**2 - mean**2)
+    assert mean == pytest.approx(0.2, abs=1e-12)  # Reddi et al.'s stochastic problem
+    assert std == pytest.approx(math.sqrt(p * (1 - p)) * (a - b), rel=1e-12)
+    assert std > 200 * mean  # "hundreds of times its mean"
+    draws = A.synthetic_grad(big=a, small=b, period=round(1 / p), stochastic=True, seed=3)(
+        np.zeros(400_000), 1
+    )
+    assert np.mean(draws == a) == pytest.approx(p, abs=0.001)
+    assert draws.std() == pytest.approx(std, rel=0.02)
+    # the deterministic sequence's mean over a period is a different number: (a + 100 b) / 101
+    det = A.synthetic_grad(big=a, small=b, period=101)
+    period_mean = np.mean([det(np.zeros(1), t)[0] for t in range(1, 102)])
+    assert period_mean == pytest.approx(10 / 101, rel=1e-12)
+
+
+def test_fixed_point_regret_per_step_of_theorem1():
+    # a method that stays at x has average regret (C - 2)(x + 1) / 3 per step over whole periods
+    C, T = 3.0, 300
+    ld = landscapes.reddi(C)
+    grads = np.array([ld.info["online_grad"](np.zeros(1), t) for t in range(1, T + 1)])
+    for x in (1.0, 0.0, -1.0, 0.5):
+        r = A.linear_regret(np.full((T + 1, 1), x), grads, ld.minimum)[-1] / T
+        assert r == pytest.approx((C - 2) * (x + 1) / 3, abs=1e-12)
 
 
 def test_synthetic_grad_pattern():
