@@ -294,3 +294,33 @@ def test_the_lines_the_chapters_quote_are_in_the_rules():
 
     assert "v_max = xp.maximum(state.v_max, v)" in inspect.getsource(rules.amsgrad)
     assert "- lr * weight_decay * param" in inspect.getsource(rules.adamw)
+
+
+def test_a_zero_gradient_after_one_step_moves_two_thirds_of_alpha():
+    # t = 2 after g = 1, then 0: alpha * (m_2 / (1 - b1^2)) / sqrt(v_2 / (1 - b2^2)), b1 = 0.9,
+    # b2 = 0.999: m_2 = 0.09, v_2 = 0.000999
+    by_hand = 0.1 * (0.09 / (1 - 0.9**2)) / (math.sqrt(0.000999 / (1 - 0.999**2)) + 1e-8)
+    p = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
+    opt = torch.optim.Adam([p], lr=0.1)
+    p.grad = torch.ones(1, dtype=torch.float64)
+    opt.step()
+    before = p.item()
+    p.grad = torch.zeros(1, dtype=torch.float64)
+    opt.step()
+    assert before - p.item() == pytest.approx(by_hand, rel=1e-12)
+    assert by_hand / 0.1 == pytest.approx(2 / 3, abs=0.01)
+
+
+def test_l2_with_momentum_is_decoupled_decay_with_lambda_over_one_minus_mu():
+    def half_life(lam, decoupled, mu=0.9, eta=0.1):
+        w, state = np.ones(1), rules.momentum_init(np.ones(1))
+        for t in range(1, 100_000):
+            u, state = rules.momentum(np.zeros(1) if decoupled else lam * w, state, lr=eta, mu=mu)
+            w = w + u - (eta * lam * w if decoupled else 0)
+            if w[0] <= 0.5:
+                return t
+        raise AssertionError("did not halve")
+
+    l2 = half_life(0.01, decoupled=False)
+    assert l2 < half_life(0.01, decoupled=True) / 5  # with momentum the two differ
+    assert l2 == pytest.approx(half_life(0.01 / (1 - 0.9), decoupled=True), rel=0.1)
