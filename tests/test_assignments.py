@@ -330,3 +330,79 @@ def test_planted_bugs_cover_the_issue():
                    "bias correction multiplied instead of divided",
                    "bias correction applied in place to the stored moments"):
         assert needed in names, f"no planted bug named {needed!r}"
+
+
+# --------------------------------------------------------------------------------------------
+# No check fails a correct solution, whatever its random inputs
+# --------------------------------------------------------------------------------------------
+
+HW3 = [m for m in MASTERS if m.parent.name == "hw3_adam"]
+SEED_STREAMS = 100
+
+
+def _shifted_rng(monkeypatch, shift: int, seeds: list) -> None:
+    """Make every ``np.random.default_rng(seed)`` the checks call draw another stream; the
+    seeds asked for are appended to ``seeds``."""
+    original = np.random.default_rng
+
+    def default_rng(seed=None):
+        seeds.append(seed)
+        return original(seed if seed is None else [shift, seed])
+
+    monkeypatch.setattr(np.random, "default_rng", default_rng)
+
+
+@pytest.mark.parametrize("master", HW3, ids=lambda p: p.parent.name)
+def test_checks_pass_the_solution_on_every_draw(master, built, monkeypatch):
+    """Every check of hw3, hidden ones included, passes the reference solution on
+    SEED_STREAMS different draws of its random inputs, not only on the one it ships with; and
+    the AdaMax bound check, on the same draws, still fails steps that exceed the bound (so that
+    the draws are really fed to it)."""
+    too_long = {
+        "function": "adamax_step",
+        "code": """
+def adamax_step(params, grads, state, lr=2e-3, beta1=0.9, beta2=0.999):
+    state["t"] += 1
+    t = state["t"]
+    new_params = []
+    for i, (p, g) in enumerate(zip(params, grads)):
+        state["m"][i] = beta1 * state["m"][i] + (1 - beta1) * g
+        state["u"][i] = np.abs(g)  # |g| alone: a small gradient after large ones overshoots
+        new_params.append(p - (lr / (1 - beta1**t)) * state["m"][i] / state["u"][i])
+    return new_params
+""",
+    }
+    seeds: list = []
+    for shift in range(1, SEED_STREAMS + 1):
+        _shifted_rng(monkeypatch, shift, seeds)
+        for function in ("adam_step", "adamax_step"):
+            reference = {"function": function, "code": ""}  # the solution as it is
+            failures = [m for ok, m in run_with_bug(built[master], reference, built["env"]) if not ok]
+            assert not failures, f"draw {shift}: the solution fails\n" + "\n---\n".join(failures)
+        outcomes = run_with_bug(built[master], too_long, built["env"])
+        assert any("more than AdaMax can" in m for ok, m in outcomes if not ok), (
+            f"draw {shift}: steps longer than the AdaMax bound pass the bound check"
+        )
+        monkeypatch.undo()
+    # the checks' own seeds (0 for the bound check, 3 to 7 for the hidden ones) were all shifted
+    assert {0, 3, 4, 5, 6, 7} <= set(seeds), sorted(set(map(str, seeds)))
+
+
+@pytest.mark.parametrize("master", HW3, ids=lambda p: p.parent.name)
+def test_adamax_bound_the_assignment_states(master):
+    """What hw3 tells students: the step bound is 1 at t = 1, above 1 afterwards, below 1.01
+    with the default betas, and gradients of one sign shrinking by beta2 per step reach it."""
+    from adamlab import analysis, rules
+
+    text = master.read_text()
+    assert "can never be longer than" not in text and "bounded by the learning rate" not in text
+    b1, b2 = 0.9, 0.999
+    bound = analysis.adamax_step_bound(np.arange(1, 31), b1, b2)
+    assert bound[0] == pytest.approx(1.0, abs=1e-15) and np.all(bound[1:] > 1)
+    assert np.all(np.diff(bound) > 0) and (1 - b1) / (1 - b1 / b2) < 1.01
+    worst = b2 ** np.arange(30.0)
+    state, steps = rules.adamax_init(np.zeros(1)), []
+    for g in worst:
+        u, state = rules.adamax(np.array([g]), state, lr=1.0, beta1=b1, beta2=b2, eps=0.0)
+        steps.append(abs(float(u[0])))
+    np.testing.assert_allclose(steps, bound, rtol=1e-12)
