@@ -1,5 +1,6 @@
 """``adamlab``: run the paper's experiments from the command line.
 
+    adamlab selftest                                # first, on any new machine (a minute)
     adamlab list
     adamlab run fig1-mnist --scale quick
     adamlab tune fig1-imdb --scale paper            # the grid on one seed; keeps the best
@@ -12,7 +13,8 @@
 from __future__ import annotations
 
 import argparse
-import json
+import dataclasses
+import os
 import sys
 from pathlib import Path
 
@@ -33,16 +35,27 @@ def _positive(text: str) -> int:
 
 
 def _out(args) -> Path:
-    """Paper- and cpu-scale summaries go to results/ (committed); quick runs to runs/ (ignored)."""
-    return Path(args.out) if args.out else Path("runs" if args.scale == "quick" else "results")
+    """Paper- and cpu-scale results go to the results store (committed), quick runs to runs/
+    beside it (ignored); see ``sweep.results_root`` for the rule."""
+    from .experiments import sweep
+    return sweep.store_root(args.scale, args.out)
+
+
+def _say_store(args, file=None) -> None:
+    from .experiments import sweep
+    print(sweep.describe_store(getattr(args, "scale", None), args.out), file=file or sys.stdout)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("figure", nargs="+", help="figure panels (see `adamlab list`), or 'all'")
     p.add_argument("--scale", choices=("quick", "cpu", "paper"), default="quick",
                    help="quick (minutes, CI), cpu (Figs. 2-4: hours on a CPU), paper")
-    p.add_argument("--out", help="results store (default: results/ for paper, runs/ for quick)")
+    p.add_argument("--out", help=_OUT_HELP)
     p.add_argument("--data-dir", help="data directory (default: $ADAMLAB_DATA or the cache)")
+
+
+_OUT_HELP = ("results store (default: $ADAMLAB_RESULTS, else results/ of the adamlab project "
+             "above the working directory, else ./results; quick runs in runs/ beside it)")
 
 
 def _figures(names):
@@ -51,14 +64,9 @@ def _figures(names):
     return [specs.get(n) for n in names]
 
 
-def _set_threads(n):
-    if n:
-        import torch
-        torch.set_num_threads(n)
-
-
 def cmd_list(args) -> int:
     from .experiments import specs, sweep
+    _say_store(args, file=sys.stderr if args.markdown else None)
     rows = []
     for fig in specs.FIGURES.values():
         for scale in fig.scales:
@@ -83,40 +91,67 @@ def cmd_list(args) -> int:
 
 
 def _tuned(folder: Path) -> dict | None:
+    from .experiments.train import read_result
     path = folder / "tuned.json"
     if not path.exists():
         raise ValueError(f"{path} not found; run `adamlab tune` for this figure first")
-    return {k: v["setting"] for k, v in json.loads(path.read_text()).items()}
+    return {k: v["setting"] for k, v in read_result(path).items()}
+
+
+def _on_subset(fig, args) -> bool:
+    """--allow-subset and this figure's data are only part of the dataset (never paper scale):
+    its runs then carry data="subset" (new ids) and live in '<scale>-subset'."""
+    if not args.allow_subset:
+        return False
+    from .experiments import sweep
+    return sweep._load(fig.dataset, args.data_dir).info.get("complete", True) is False
+
+
+def _subset_runs(cfgs, fig, args):
+    from .experiments import sweep
+    n = len(sweep._load(fig.dataset, args.data_dir).x_train)
+    return [dataclasses.replace(c, data="subset") if c.n_train is None or c.n_train > n else c
+            for c in cfgs]
+
+
+def _sweep_kw(args) -> dict:
+    return dict(device=args.device, jobs=args.jobs, data_root=args.data_dir,
+                runs_per_device=args.runs_per_device, threads=args.threads,
+                deterministic=not args.nondeterministic)
 
 
 def cmd_run(args) -> int:
     from .experiments import sweep
-    _set_threads(args.threads)
+    _say_store(args)
     i, n = sweep.parse_shard(args.shard)
     for fig in _figures(args.figure):
-        folder = sweep.store_dir(_out(args), fig.name, args.scale)
+        subset = _on_subset(fig, args)
+        scale_dir = args.scale + ("-subset" if subset else "")
+        folder = sweep.store_dir(_out(args), fig.name, scale_dir)
         only = None
         if args.tuned or args.tuned_from:
             scale = args.tuned_from or args.scale
             src = Path(args.tuned_dir) if args.tuned_dir else _out(
                 argparse.Namespace(out=args.out, scale=scale))
-            only = _tuned(sweep.store_dir(src, fig.name, scale))
-        cfgs = sweep.shard(fig.runs(args.scale, seeds=args.seeds, only=only), i, n)
-        print(f"{fig.name} ({args.scale}, shard {i}/{n}):", end=" ")
-        sweep.run_sweep(cfgs, folder, device=args.device, jobs=args.jobs,
-                        data_root=args.data_dir, progress=None if not args.quiet else False)
+            only = _tuned(sweep.store_dir(src, fig.name, args.tuned_from or scale_dir))
+        cfgs = fig.runs(args.scale, seeds=args.seeds, only=only)
+        cfgs = sweep.shard(_subset_runs(cfgs, fig, args) if subset else cfgs, i, n)
+        print(f"{fig.name} ({scale_dir}, shard {i}/{n}):", end=" ")
+        sweep.run_sweep(cfgs, folder, progress=None if not args.quiet else False,
+                        **_sweep_kw(args))
     return 0
 
 
 def cmd_tune(args) -> int:
     from .experiments import plot, sweep
     from .experiments.train import write_json_atomic
-    _set_threads(args.threads)
+    _say_store(args)
     for fig in _figures(args.figure):
-        folder = sweep.store_dir(_out(args), fig.name, args.scale)
+        subset = _on_subset(fig, args)
+        folder = sweep.store_dir(_out(args), fig.name, args.scale + ("-subset" if subset else ""))
         cfgs = fig.runs(args.scale, seeds=(args.seed,))
-        results = sweep.run_sweep(cfgs, folder, device=args.device, jobs=args.jobs,
-                                  data_root=args.data_dir)
+        cfgs = _subset_runs(cfgs, fig, args) if subset else cfgs
+        results = sweep.run_sweep(cfgs, folder, **_sweep_kw(args))
         best = plot.best_settings(results)
         write_json_atomic(folder / "tuned.json", best)
         for label, b in best.items():
@@ -126,6 +161,7 @@ def cmd_tune(args) -> int:
 
 def cmd_plot(args) -> int:
     from .experiments import plot
+    _say_store(args)
     for fig in _figures(args.figure):
         folder = Path(_out(args)) / fig.name / args.scale
         figure = plot.plot_figure(fig.name, folder)
@@ -135,6 +171,13 @@ def cmd_plot(args) -> int:
         figure.savefig(target, dpi=120, bbox_inches="tight")
         print(f"wrote {target}")
     return 0
+
+
+def cmd_selftest(args) -> int:
+    from .experiments import selftest
+    return selftest.main(device=args.device, runs_per_device=args.runs_per_device,
+                         devices=args.devices, quick=args.quick,
+                         compile=not (args.no_compile or args.quick))
 
 
 def cmd_data(args) -> int:
@@ -153,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the figure panels, their scales, the runs planned (Fig. 4: its grid on every seed; "
         "the others: the grid on seed 0, then the best on every seed), how many are done and "
         "the time they took"))
-    p.add_argument("--out", help="results store (default: results/ for paper, runs/ for quick)")
+    p.add_argument("--out", help=_OUT_HELP)
     p.add_argument("--markdown", action="store_true",
                    help="a Markdown table of the finished sweeps and their measured times")
     p.set_defaults(func=cmd_list)
@@ -165,8 +208,21 @@ def build_parser() -> argparse.ArgumentParser:
         _common(p)
         p.add_argument("--device", default="auto",
                        help="auto (cuda, then mps, then cpu), cpu, cuda:1")
-        p.add_argument("--jobs", type=_positive, default=1, help="runs at once on this machine")
-        p.add_argument("--threads", type=_positive, help="torch CPU threads per process")
+        p.add_argument("--jobs", type=_positive, help=(
+            "runs at once on this machine (default: one per device slot, i.e. GPUs x "
+            "--runs-per-device; 1 on a CPU)"))
+        p.add_argument("--runs-per-device", type=_positive, default=1, help=(
+            "runs sharing one GPU at once (small models leave a large GPU mostly idle; "
+            "`adamlab selftest --runs-per-device K` measures what K gains)"))
+        p.add_argument("--threads", type=_positive, help=(
+            "torch CPU threads per run (default: the cores divided among the --jobs)"))
+        p.add_argument("--allow-subset", action="store_true", help=(
+            "when only part of a dataset is present (the offline CIFAR-10 subset), run on it "
+            "anyway: such runs get ids ending in -subset and a store '<scale>-subset', never "
+            "shown as that scale"))
+        p.add_argument("--nondeterministic", action="store_true", help=(
+            "on CUDA, allow nondeterministic kernels (faster convolutions; a resumed run is "
+            "then no longer bit-identical)"))
         if name == "run":
             p.add_argument("--seeds", type=_seeds,
                            help="comma-separated seeds (default: the scale's)")
@@ -180,6 +236,20 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             p.add_argument("--seed", type=int, default=0)
         p.set_defaults(func=func)
+
+    p = sub.add_parser("selftest", help=(
+        "the first thing to run on a new machine: every figure's model and optimizers on the "
+        "device, a killed-and-resumed run, no silent CPU or float64, steps/s, and the "
+        "estimated wall time of each figure at the paper scale"))
+    p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda:1")
+    p.add_argument("--runs-per-device", type=_positive, default=1,
+                   help="estimate (and measure) with this many runs sharing the device")
+    p.add_argument("--devices", type=_positive, help="devices the sweeps would use "
+                   "(default: every visible GPU, or 1)")
+    p.add_argument("--quick", action="store_true",
+                   help="fewer steps and no torch.compile (for CI; seconds, not a minute)")
+    p.add_argument("--no-compile", action="store_true", help="skip the compiled Adam path")
+    p.set_defaults(func=cmd_selftest)
 
     p = sub.add_parser("plot", help="draw a figure in the paper's layout from a results store")
     _common(p)
@@ -196,6 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # cuBLAS reads its workspace setting once per process, before any GPU work: set it first,
+    # so that CUDA runs can be deterministic (see experiments.train.set_deterministic)
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     args = build_parser().parse_args(argv)
     from .experiments.data import DataError
     try:

@@ -50,8 +50,18 @@ __all__ = [
 
 
 def _check_nonneg(name: str, value: float) -> None:
+    # a one-element real tensor is a number too: torch.optim accepts lr=torch.tensor(1e-3)
+    if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_complex():
+        value = value.item()
     if not (isinstance(value, (int, float)) and value >= 0.0):
         raise ValueError(f"Invalid {name}: {value!r}. {name} must be a number >= 0.")
+
+
+def _float_lr(group: dict) -> dict:
+    """The group with a tensor lr read as a number (its value now) for the fast paths, whose
+    multi-tensor and compiled kernels take Python scalars; the reference rules take either."""
+    lr = group["lr"]
+    return {**group, "lr": lr.item()} if isinstance(lr, torch.Tensor) else group
 
 
 def _check_unit(name: str, value: float, closed: bool = False) -> None:
@@ -456,7 +466,7 @@ class Adam(_RuleOptimizer):
         # the fast paths cover Algorithm 1, AMSGrad and AdamW; the Sec. 6.4 ablation has none
         if group["impl"] == "reference" or not group["bias_correction"]:
             return super()._update_group(group)
-        fast.optimizer_step_(self, group, "adam", group["impl"])
+        fast.optimizer_step_(self, _float_lr(group), "adam", group["impl"])
 
     def _hyper(self, group) -> dict:
         beta1, beta2 = group["betas"]
@@ -557,7 +567,7 @@ class Adamax(_RuleOptimizer):
     def _update_group(self, group):
         if group["impl"] == "reference":
             return super()._update_group(group)
-        fast.optimizer_step_(self, group, "adamax", group["impl"])
+        fast.optimizer_step_(self, _float_lr(group), "adamax", group["impl"])
 
     def _rule_for(self, group):
         beta1, beta2 = group["betas"]

@@ -3,7 +3,13 @@
 Finished runs are read back, unfinished ones resume from their checkpoint, so a sweep can be
 stopped and restarted at will. ``shard=(i, n)`` keeps every n-th run (by sorted id), which lets a
 job-array scheduler (SLURM's ``--array``) give one slice to each job; ``jobs`` runs several at
-once on one machine, one per GPU when there are several.
+once on one machine: each run takes a free device slot when a worker starts it (every GPU
+offers ``runs_per_device`` slots) and gives it back when it ends.
+
+Where results live (:func:`results_root`, printed by every ``adamlab`` command):
+``$ADAMLAB_RESULTS`` when set; else ``results/`` of the adamlab project that holds the working
+directory (the first folder upward with the project's ``pyproject.toml``), which is where the
+book reads them; else ``./results``. Quick runs go to ``runs/`` beside that folder.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing as mp
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -18,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from .train import RunConfig, read_result, train
+from .train import RunConfig, RunLocked, read_result, train
 
 
 def parse_shard(text: str | None) -> tuple[int, int]:
@@ -61,44 +68,104 @@ def _load(name: str, root: str | None):
     return data.load(name, root=root)
 
 
-def _worker(cfg: RunConfig, folder: str, device: str | None, root: str | None, threads: int,
-            progress: bool) -> dict:
-    if threads:
-        torch.set_num_threads(threads)
-    return train(cfg, _load(cfg.dataset, root), folder, device=device, progress=progress)
+def device_slots(device: str | None = None, runs_per_device: int = 1) -> list[str | None]:
+    """The device slots a sweep fills: every visible GPU ``runs_per_device`` times when
+    ``device`` is auto or "cuda" (several small runs keep a large GPU busier than one), an
+    explicit device ("cuda:1", "mps") that many times, and one CPU slot otherwise."""
+    if runs_per_device < 1:
+        raise ValueError(f"runs per device must be >= 1, got {runs_per_device}")
+    if device in (None, "auto", "cuda") and torch.cuda.is_available():
+        gpus = [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+        return [g for _ in range(runs_per_device) for g in gpus]
+    if _on_cpu(device):
+        return [device]
+    return [device] * runs_per_device
+
+
+def _on_cpu(device: str | None) -> bool:
+    """Whether ``device`` means the CPU (auto without a GPU: MPS is shared like the CPU)."""
+    return device in (None, "auto") or str(device).startswith("cpu")
+
+
+def worker_threads(jobs: int, threads: int | None = None) -> int:
+    """CPU threads per worker: as asked, else the cores shared evenly among the workers
+    (each worker taking every core would make ``jobs`` processes fight over them)."""
+    return threads if threads else max(1, (os.cpu_count() or 1) // jobs)
+
+
+def _worker(cfg: RunConfig, folder: str, slots, root: str | None, threads: int,
+            progress: bool, deterministic: bool) -> dict | None:
+    """One run in a pool process: take a free device slot, train, give the slot back."""
+    torch.set_num_threads(threads)
+    device = slots.get()  # blocks until a slot is free: no two runs too many on one device
+    try:
+        return train(cfg, _load(cfg.dataset, root), folder, device=device, progress=progress,
+                     deterministic=deterministic)
+    except RunLocked:
+        return None
+    finally:
+        slots.put(device)
+
+
+def _report(log, k: int, total: int, cfg: RunConfig, r: dict | None) -> None:
+    if r is None:
+        log(f"[{k}/{total}] {cfg.run_id}: skipped, another process is training it")
+        return
+    log(f"[{k}/{total}] {cfg.run_id}: {r['status']}, final cost "
+        f"{r['history']['train_loss'][-1]:.4g}, {r['wall_time_s']:.1f} s")
 
 
 def run_sweep(configs: list[RunConfig], folder: str | os.PathLike, *, device: str | None = None,
-              jobs: int = 1, data_root: str | None = None, progress: bool | None = None,
+              jobs: int | None = 1, data_root: str | None = None, progress: bool | None = None,
               loader: Callable[[str], object] | None = None,
-              log: Callable[[str], None] = print) -> list[dict]:
-    """Train every config (skipping finished ones); return the results in the given order."""
+              log: Callable[[str], None] = print, runs_per_device: int = 1,
+              threads: int | None = None, deterministic: bool = True) -> list[dict]:
+    """Train every config (skipping finished ones); return the finished results in the given
+    order (a run another process holds is skipped and left out).
+
+    ``jobs`` worker processes share the device slots of :func:`device_slots` (None: one per
+    slot); a worker takes a slot when it starts a run and frees it when the run ends, so a GPU
+    never idles while another holds two runs. ``threads``: CPU threads per worker (None: the
+    cores divided among the workers).
+    """
     folder = str(folder)
     todo = [c for c in configs if not (Path(folder) / f"{c.run_id}.json").exists()]
+    slots = device_slots(device, runs_per_device)
+    jobs = len(slots) if jobs is None else jobs
     log(f"{len(configs)} runs, {len(configs) - len(todo)} already finished, "
         f"{len(todo)} to run in {folder}")
     if jobs <= 1 or len(todo) <= 1:
+        if threads:
+            torch.set_num_threads(threads)
         for k, c in enumerate(todo, 1):
             data = loader(c.dataset) if loader else _load(c.dataset, data_root)
-            r = train(c, data, folder, device=device, progress=progress)
-            log(f"[{k}/{len(todo)}] {c.run_id}: {r['status']}, final cost "
-                f"{r['history']['train_loss'][-1]:.4g}, {r['wall_time_s']:.1f} s")
+            try:
+                r = train(c, data, folder, device=slots[0], progress=progress,
+                          deterministic=deterministic)
+            except RunLocked:
+                r = None
+            _report(log, k, len(todo), c, r)
     else:
         if loader is not None:
             raise ValueError("a custom loader works with jobs=1 only (workers load by name)")
-        n_gpu = torch.cuda.device_count() if device in (None, "auto", "cuda") else 0
-        threads = max(1, (os.cpu_count() or 1) // jobs) if n_gpu == 0 else 0
+        shared = len(slots) == 1 and _on_cpu(slots[0])  # the CPU: every worker at once
+        if jobs > len(slots) and not shared:
+            log(f"{jobs} workers for {len(slots)} device slots: the others wait for a free slot")
+        per = worker_threads(jobs, threads)
+        # cuBLAS reads its workspace setting when a process first uses it (see
+        # train.set_deterministic); the spawned workers inherit it from here
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         ctx = mp.get_context("spawn")  # safe with CUDA and with threads
-        with cf.ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
-            futs = {}
-            for k, c in enumerate(todo):
-                dev = f"cuda:{k % n_gpu}" if n_gpu > 1 else device
-                futs[pool.submit(_worker, c, folder, dev, data_root, threads, False)] = c
+        with ctx.Manager() as manager, cf.ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
+            free = manager.Queue()
+            for s in slots * jobs if shared else slots:
+                free.put(s)
+            futs = {pool.submit(_worker, c, folder, free, data_root, per, False,
+                                deterministic): c for c in todo}
             for k, f in enumerate(cf.as_completed(futs), 1):
-                r = f.result()
-                log(f"[{k}/{len(todo)}] {futs[f].run_id}: {r['status']}, final cost "
-                    f"{r['history']['train_loss'][-1]:.4g}, {r['wall_time_s']:.1f} s")
-    return [read_result(Path(folder) / f"{c.run_id}.json") for c in configs]
+                _report(log, k, len(todo), futs[f], f.result())
+    done = [Path(folder) / f"{c.run_id}.json" for c in configs]
+    return [read_result(p) for p in done if p.exists()]
 
 
 def load_results(folder: str | os.PathLike) -> list[dict]:
@@ -110,7 +177,46 @@ def load_results(folder: str | os.PathLike) -> list[dict]:
             and p.name != "tuned.json"]
 
 
-PROJECT_RESULTS = Path(__file__).resolve().parents[3] / "results"
+def project_root(start: str | os.PathLike | None = None) -> Path | None:
+    """The adamlab project holding ``start`` (default: the working directory): the first folder
+    upward whose ``pyproject.toml`` names the project ``adamlab``; None outside one."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        toml = folder / "pyproject.toml"
+        if toml.is_file() and re.search(r'(?m)^name\s*=\s*"adamlab"', toml.read_text()):
+            return folder
+    return None
+
+
+def results_root(start: str | os.PathLike | None = None) -> tuple[Path, str]:
+    """Where results live, and why: $ADAMLAB_RESULTS, else the project's results/ (found from
+    the working directory upward), else ./results. Never the installed package's location."""
+    env = os.environ.get("ADAMLAB_RESULTS")
+    if env:
+        return Path(env).expanduser().resolve(), "$ADAMLAB_RESULTS"
+    root = project_root(start)
+    if root is not None:
+        return root / "results", f"the adamlab project at {root}"
+    return Path(start or Path.cwd()).resolve() / "results", (
+        "no adamlab project above the working directory and no $ADAMLAB_RESULTS")
+
+
+def store_root(scale: str, out: str | os.PathLike | None = None) -> Path:
+    """The folder holding every figure's store at ``scale``: ``out`` when given; else the
+    results root, or ``runs/`` beside it for the quick scale (not committed)."""
+    if out is not None:
+        return Path(out)
+    root = results_root()[0]
+    return root.parent / "runs" if scale == "quick" else root
+
+
+def describe_store(scale: str | None = None, out: str | os.PathLike | None = None) -> str:
+    """One line for every command to print: where results are read and written, and why."""
+    root, why = results_root()
+    if out is not None:
+        return f"results store: {Path(out).resolve()} (--out)"
+    quick = f"; quick runs in {root.parent / 'runs'}" if scale in (None, "quick") else ""
+    return f"results store: {root} ({why}){quick}"
 
 
 def run_figure(name: str, scale: str = "quick", out: str | os.PathLike | None = None,
@@ -122,14 +228,14 @@ def run_figure(name: str, scale: str = "quick", out: str | os.PathLike | None = 
         torch.set_num_threads(threads)
     fig = specs.get(name)
     if out is None:
-        out = Path("runs") if scale == "quick" else PROJECT_RESULTS
+        out = store_root(scale)
     return run_sweep(fig.runs(scale, seeds=seeds), store_dir(out, name, scale), device=device,
                      progress=False, log=log)
 
 
 def paper_results(name: str, root: str | os.PathLike | None = None) -> list[dict]:
     """The committed paper-scale results of a figure (empty when it was not run at that scale)."""
-    return load_results(store_dir(root or PROJECT_RESULTS, name, "paper"))
+    return load_results(store_dir(root or results_root()[0], name, "paper"))
 
 
 # the committed scales, largest first; ``quick`` is what a chapter runs when none exists
@@ -215,7 +321,7 @@ def committed(name: str, root: str | os.PathLike | None = None) -> Shown | None:
     fig = specs.get(name)
     for scale in COMMITTED_SCALES:
         if scale in fig.scales:
-            results = load_results(store_dir(root or PROJECT_RESULTS, name, scale))
+            results = load_results(store_dir(root or results_root()[0], name, scale))
             if results:
                 if scale == "paper" and any(r.get("data_info", {}).get("complete") is False
                                             for r in results):

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,8 +31,8 @@ import torch
 from . import models
 
 __all__ = ["RunConfig", "train", "pick_device", "make_optimizer", "write_json_atomic",
-           "read_result", "provenance", "make_schedule",
-           "run_epoch"]
+           "read_result", "provenance", "make_schedule", "run_epoch", "RunLocked",
+           "set_deterministic", "accum_dtype"]
 
 
 @dataclass(frozen=True)
@@ -53,9 +54,15 @@ class RunConfig:
     eval_n: int | None = None        # examples of the training set used for the epoch's cost
     points_per_epoch: int = 0        # minibatch-loss points logged per epoch (for early curves)
     log_vhat: bool = False           # log median sqrt(v_hat) per layer (Adam's state)
+    # "subset": the run asks for the whole dataset but was allowed to train on the part of it
+    # that is present (the offline CIFAR-10 subset). None: the data are what the config says.
+    data: str | None = None
 
     def as_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        d = dataclasses.asdict(self)
+        if d["data"] is None:  # absent when unset, so the ids of every earlier run stay put
+            del d["data"]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> RunConfig:
@@ -67,7 +74,8 @@ class RunConfig:
         digest = hashlib.sha1(json.dumps(self.as_dict(), sort_keys=True).encode()).hexdigest()[:8]
         hyper = "-".join(f"{k}{_short(v)}" for k, v in sorted(self.opt_kw.items()))
         label = "".join(c if c.isalnum() else "_" for c in self.label)
-        return f"{label}-{hyper}-s{self.seed}-{digest}".replace("--", "-")
+        data = f"-{self.data}" if self.data else ""
+        return f"{label}-{hyper}-s{self.seed}{data}-{digest}".replace("--", "-")
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -108,15 +116,57 @@ def make_optimizer(name: str, params, **kw) -> torch.optim.Optimizer:
     return getattr(optim, name)(params, **kw)
 
 
-def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
-    """Write to a temporary file in the same folder, then rename: readers never see half a file."""
-    path = Path(path)
+# Strict JSON has no NaN or infinity (Python writes the bare tokens NaN and Infinity, which
+# JavaScript's and most other parsers reject). A cost that blew up is written as one of these
+# strings instead, and read_result turns them back into floats.
+_NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def _finite_json(obj: Any) -> Any:
+    """``obj`` with every non-finite float replaced by "NaN", "Infinity" or "-Infinity"."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return "NaN" if math.isnan(obj) else ("Infinity" if obj > 0 else "-Infinity")
+    if isinstance(obj, dict):
+        return {k: _finite_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite_json(v) for v in obj]
+    return obj
+
+
+def _revive(obj: Any) -> Any:
+    """The inverse of :func:`_finite_json` (also reads files written with bare NaN tokens)."""
+    if isinstance(obj, str):
+        return _NONFINITE.get(obj, obj)
+    if isinstance(obj, dict):
+        return {k: _revive(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_revive(v) for v in obj]
+    return obj
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (a crash right after it must not undo it)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # a platform without directory handles (Windows): nothing to sync
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems refuse fsync on a directory; the rename itself is atomic
+    finally:
+        os.close(fd)
+
+
+def _replace_atomic(path: Path, write: Callable[[Any], None], mode: str) -> None:
+    """Write through ``write(file)`` into a temporary file beside ``path``, fsync it, rename it
+    over ``path`` and fsync the folder: a reader sees the old file or the new one, whole, even
+    after a crash or a power cut."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(obj, indent=1, allow_nan=True)  # serialize first: a failure leaves no trace
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        with os.fdopen(fd, mode) as f:
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)  # mkstemp makes it private; a result is meant to be read
@@ -124,23 +174,119 @@ def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _fsync_dir(path.parent)
+
+
+def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
+    """Write strict JSON (non-finite numbers as strings) atomically: never half a file."""
+    text = json.dumps(_finite_json(obj), indent=1, allow_nan=False)  # a failure leaves no trace
+    _replace_atomic(Path(path), lambda f: f.write(text), "w")
 
 
 def _save_atomic(obj: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _replace_atomic(path, lambda f: torch.save(obj, f), "wb")
 
 
 def read_result(path: str | os.PathLike) -> dict:
+    """A result file, with "NaN"/"Infinity" (or the bare tokens of older files) as floats."""
     with open(path) as f:
-        return json.load(f)
+        return _revive(json.load(f))
+
+
+# ----------------------------------------------------------------------------- one run at a time
+
+class RunLocked(RuntimeError):
+    """Another live process is training this run id now."""
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+class _RunLock:
+    """``<id>.lock`` created with O_EXCL: two processes never train the same run id at once.
+
+    The file names the holder's host and pid. A lock left by a process that died (same host,
+    pid gone) is stale and taken over; a lock from another host (a cluster's shared file
+    system) is always respected, since its pid cannot be checked from here: delete it by hand
+    if its job is known to be dead.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.held = False
+
+    def _holder(self) -> dict | None:
+        try:
+            return json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def _stale(self) -> bool:
+        h = self._holder()
+        if h is None:  # unreadable: a holder that died between creating and writing it
+            try:
+                return time.time() - self.path.stat().st_mtime > 60
+            except FileNotFoundError:
+                return True
+        return h.get("host") == platform.node() and not _pid_alive(int(h.get("pid", -1)))
+
+    def __enter__(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(3):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                if self._stale():
+                    warnings.warn(f"{self.path}: stale lock of a process that is gone; taken "
+                                  "over", stacklevel=2)
+                    self.path.unlink(missing_ok=True)
+                    continue
+                raise RunLocked(f"{self.path.stem} is being trained by {self._holder()} "
+                                f"(lock {self.path}); skipped here") from None
+            with os.fdopen(fd, "w") as f:
+                json.dump({"host": platform.node(), "pid": os.getpid(),
+                           "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, f)
+            self.held = True
+            return self
+        raise RunLocked(f"{self.path}: could not take the lock")
+
+    def __exit__(self, *exc):
+        if self.held:
+            self.path.unlink(missing_ok=True)
+            self.held = False
+
+
+# ----------------------------------------------------------------------------- devices
+
+def set_deterministic(device: torch.device, on: bool = True) -> bool:
+    """On CUDA, make every kernel deterministic, so that a resumed run is bit-identical.
+
+    cuDNN picks convolution algorithms by timing them and some backward kernels (index_add,
+    scatter, embedding) add in an order that varies between runs; with deterministic
+    algorithms on, torch uses reproducible ones or raises an error naming the operation. cuBLAS
+    needs a fixed workspace (``CUBLAS_WORKSPACE_CONFIG``), read when its first handle is made:
+    ``adamlab`` sets it at start-up, and here for a process that has not used cuBLAS yet.
+    CPUs are deterministic already (for a fixed thread count); MPS offers no such mode.
+    Returns whether deterministic algorithms are on.
+    """
+    if device.type == "cuda":
+        if on:
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            torch.backends.cudnn.benchmark = False
+        torch.use_deterministic_algorithms(on)
+    return torch.are_deterministic_algorithms_enabled()
+
+
+def accum_dtype(device: torch.device) -> torch.dtype:
+    """The dtype that sums a cost over the data: float64, except on MPS, which has none."""
+    return torch.float32 if device.type == "mps" else torch.float64
 
 
 def _git_commit() -> str:
@@ -201,11 +347,13 @@ def evaluate(model: models._Model, x: torch.Tensor, y: torch.Tensor,
         chunk = 512 if x.device.type == "cpu" else 4096
     was_training = model.training
     model.eval()
-    total = torch.zeros((), device=x.device, dtype=torch.float64)
+    acc = accum_dtype(x.device)
+    total = torch.zeros((), device=x.device, dtype=acc)
     for i in range(0, len(x), chunk):
-        total += model.objective(x[i:i + chunk], y[i:i + chunk]).double().sum()
+        total += model.objective(x[i:i + chunk], y[i:i + chunk]).to(acc).sum()
     model.train(was_training)
-    return float(total / len(x) + model.penalty().double())
+    # the division and the penalty in float64 on the host (the same numbers as on the device)
+    return float(total) / len(x) + float(model.penalty())
 
 
 def _median_sqrt_vhat(model: torch.nn.Module, opt: torch.optim.Optimizer) -> dict[str, float]:
@@ -271,23 +419,89 @@ def run_epoch(model: models._Model, opt: torch.optim.Optimizer, x: torch.Tensor,
     return losses
 
 
+def check_data(cfg: RunConfig, data) -> None:
+    """Refuse to train a config that asks for the whole dataset on part of it.
+
+    A run with ``n_train=None`` (the paper scale) on the offline CIFAR-10 subset would be a
+    paper-scale result in name only. It needs ``data="subset"`` in its config, which changes
+    its id and the name of its scale (``adamlab run --allow-subset``).
+    """
+    info = getattr(data, "info", {}) or {}
+    if info.get("complete", True) is not False or cfg.data == "subset":
+        return
+    n = len(data.x_train)
+    if cfg.n_train is None or cfg.n_train > n:
+        wanted = "all of it" if cfg.n_train is None else f"{cfg.n_train:,} examples"
+        raise ValueError(
+            f"{cfg.run_id}: the {cfg.dataset} data found hold only part of the dataset ({n:,} "
+            f"training examples; {info.get('notes', 'complete=False')}) but this run asks for "
+            f"{wanted}. Put the complete dataset in the data directory (`adamlab data check`), "
+            "or pass --allow-subset to run on the part that is present, labelled as a subset "
+            "(its ids end in -subset and it is never shown as paper scale).")
+
+
+def _read_checkpoint(path: Path) -> dict | None:
+    """The checkpoint at ``path``, every tensor on the CPU, or None when there is none.
+
+    Loaded onto the CPU whatever the training device: the random-number states must be CPU
+    byte tensors (``Generator.set_state``, ``torch.set_rng_state`` and
+    ``torch.cuda.set_rng_state`` reject any other), and ``load_state_dict`` copies the model's
+    and the optimizer's tensors to the parameters' device itself. A file that cannot be read
+    (truncated, corrupt, from an incompatible version) is moved aside to ``*.corrupt`` with a
+    warning, and the run starts again from scratch instead of failing on every retry.
+    """
+    if not path.exists():
+        return None
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=False)
+        missing = {"model", "optimizer", "generator", "rng_cpu", "epoch", "history"} - set(ck)
+        if missing:
+            raise KeyError(f"no {sorted(missing)}")
+        return ck
+    except Exception as err:  # any unreadable checkpoint is set aside
+        _set_aside(path, err)
+        return None
+
+
+def _set_aside(path: Path, err: BaseException) -> None:
+    bad = path.with_name(path.name + ".corrupt")
+    os.replace(path, bad)
+    warnings.warn(f"{path}: checkpoint unreadable ({type(err).__name__}: {err}); moved to "
+                  f"{bad.name}, the run starts again from epoch 0", stacklevel=3)
+
+
 def train(cfg: RunConfig, data, out_dir: str | os.PathLike, device: str | None = None,
           progress: bool | None = None,
-          callback: Callable[[int, int], None] | None = None) -> dict:
+          callback: Callable[[int, int], None] | None = None,
+          deterministic: bool = True) -> dict:
     """Train one run; return its result (also written to ``out_dir/<run_id>.json``).
 
     A finished run is not redone: its result is read back. An unfinished one resumes from its
     last checkpoint (``out_dir/checkpoints/<run_id>.pt``). ``data`` is an
     ``adamlab.experiments.data.Dataset`` (tensors ``x_train``, ``y_train``). ``callback(epoch,
-    step)`` is called after every optimizer step (for progress reports, or tests).
+    step)`` is called after every optimizer step (for progress reports, or tests). While it
+    trains, ``checkpoints/<run_id>.lock`` keeps any other process off the same run
+    (:class:`RunLocked`). ``deterministic``: on CUDA, deterministic kernels
+    (:func:`set_deterministic`), so that a resumed run ends bit-identical.
     """
     out_dir = Path(out_dir)
     rid = cfg.run_id
     result_path = out_dir / f"{rid}.json"
-    ckpt_path = out_dir / "checkpoints" / f"{rid}.pt"
     if result_path.exists():
         return read_result(result_path)
+    check_data(cfg, data)
+    with _RunLock(out_dir / "checkpoints" / f"{rid}.lock"):
+        if result_path.exists():  # finished by another process while we waited to start
+            return read_result(result_path)
+        return _train(cfg, data, out_dir, device, progress, callback, deterministic)
+
+
+def _train(cfg, data, out_dir, device, progress, callback, deterministic) -> dict:
+    rid = cfg.run_id
+    result_path = out_dir / f"{rid}.json"
+    ckpt_path = out_dir / "checkpoints" / f"{rid}.pt"
     dev = pick_device(device)
+    det = set_deterministic(dev, deterministic)
 
     x, y = data.x_train, data.y_train
     if len(x) != len(y):
@@ -300,31 +514,40 @@ def train(cfg: RunConfig, data, out_dir: str | os.PathLike, device: str | None =
     ev = _select(n, cfg.eval_n, seed=4321)
     x_eval, y_eval = (x, y) if ev is None else (x[ev.to(dev)], y[ev.to(dev)])
 
-    # the same initial parameters for every optimizer with the same seed (paper §6)
-    torch.manual_seed(cfg.seed)
-    model = models.build(cfg.model, **cfg.model_kw).to(dev)
-    opt = make_optimizer(cfg.optimizer, model.parameters(), **cfg.opt_kw)
-    sched = make_schedule(opt, cfg.schedule)
+    def fresh():
+        # the same initial parameters for every optimizer with the same seed (paper §6)
+        torch.manual_seed(cfg.seed)
+        model = models.build(cfg.model, **cfg.model_kw).to(dev)
+        opt = make_optimizer(cfg.optimizer, model.parameters(), **cfg.opt_kw)
+        gen = torch.Generator(device=gen_device)
+        gen.manual_seed(cfg.seed)
+        return model, opt, make_schedule(opt, cfg.schedule), gen
+
     gen_device = dev if dev.type == "cuda" else torch.device("cpu")
-    gen = torch.Generator(device=gen_device)
-    gen.manual_seed(cfg.seed)
+    model, opt, sched, gen = fresh()
 
     steps = math.ceil(n / cfg.batch_size)
     history: dict[str, Any] = {"epoch": [], "train_loss": [], "wall": [], "batch_loss": [],
                                "batch_epoch": [], "sqrt_vhat": {}, "passes": []}
     start_epoch, elapsed, cpu_time, status = 0, 0.0, 0.0, "running"
 
-    if ckpt_path.exists():
-        ck = torch.load(ckpt_path, map_location=dev, weights_only=False)
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        if sched is not None:
-            sched.load_state_dict(ck["scheduler"])
-        gen.set_state(ck["generator"])
-        torch.set_rng_state(ck["rng_cpu"])
-        if dev.type == "cuda" and ck.get("rng_cuda") is not None:
-            torch.cuda.set_rng_state(ck["rng_cuda"], dev)
-        start_epoch, elapsed, history = ck["epoch"], ck["elapsed"], ck["history"]
+    ck = _read_checkpoint(ckpt_path)
+    if ck is not None:
+        try:
+            model.load_state_dict(ck["model"])
+            opt.load_state_dict(ck["optimizer"])
+            if sched is not None:
+                sched.load_state_dict(ck["scheduler"])
+            gen.set_state(ck["generator"])
+            torch.set_rng_state(ck["rng_cpu"])
+            if dev.type == "cuda" and ck.get("rng_cuda") is not None:
+                torch.cuda.set_rng_state(ck["rng_cuda"], dev)
+        except Exception as err:  # a checkpoint of another model or version
+            _set_aside(ckpt_path, err)
+            model, opt, sched, gen = fresh()
+            ck = None
+    if ck is not None:
+        start_epoch, elapsed, history = ck["epoch"], ck.get("elapsed", 0.0), ck["history"]
         cpu_time = ck.get("cpu_time", 0.0)
     else:
         history["epoch"].append(0)
@@ -351,12 +574,11 @@ def train(cfg: RunConfig, data, out_dir: str | os.PathLike, device: str | None =
 
         losses = run_epoch(model, opt, x, y, perm, cfg.batch_size, sched=sched,
                            closure_step=use_closure, on_step=on_step)
-        if dev.type == "cuda":
-            torch.cuda.synchronize(dev)
+        _synchronize(dev)
         elapsed += time.perf_counter() - t0
         cpu_time += time.process_time() - c0
 
-        losses = losses.double().cpu()  # one transfer per epoch
+        losses = losses.cpu().double()  # one transfer per epoch (and MPS has no float64)
         train_loss = evaluate(model, x_eval, y_eval)
         history["epoch"].append(epoch)
         history["train_loss"].append(train_loss)
@@ -389,11 +611,19 @@ def train(cfg: RunConfig, data, out_dir: str | os.PathLike, device: str | None =
               "steps_per_epoch": steps, "n_train": n, "wall_time_s": elapsed,
               "cpu_time_s": cpu_time,
               "data_info": _json_safe(getattr(data, "info", {})),
-              "provenance": provenance(dev), "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                                                         time.gmtime())}
+              "provenance": {**provenance(dev), "deterministic_algorithms": det},
+              "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     write_json_atomic(result_path, result)
     ckpt_path.unlink(missing_ok=True)
     return result
+
+
+def _synchronize(dev: torch.device) -> None:
+    """Wait for the device, so that a clock reading covers the work queued on it."""
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+    elif dev.type == "mps":
+        torch.mps.synchronize()
 
 
 def _passes(opt: torch.optim.Optimizer, epoch: int, full_batch: bool) -> float:
