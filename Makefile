@@ -1,11 +1,13 @@
 # Two entry points: `make book` builds the site, `make test` runs every check. Each sets itself up.
+# The site has two editions from the same sources: English at _build/html, Korean at
+# _build/html/ko (locales/README.md); `make po` brings the Korean catalogs up to date.
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 JB     := $(VENV)/bin/jupyter-book
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: book test lint clean assign-deps assignments
+.PHONY: book test lint clean assign-deps assignments po
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed, found " + sys.version.split()[0])'
@@ -20,10 +22,16 @@ $(LIBSTAMP): $(shell find src results benchmarks/results -name '*.py' -o -name '
 	rm -rf _build/.jupyter_cache
 	mkdir -p _build && touch $@
 
+# The Korean edition reads the English build's execution cache: nothing runs twice.
 book: $(STAMP) $(LIBSTAMP)
 	$(JB) build . -W -n --keep-going
+	$(PY) locales/build.py html
 	@echo
-	@echo "The book is built: open $(CURDIR)/_build/html/index.html"
+	@echo "The book is built: open $(CURDIR)/_build/html/index.html (한국어: _build/html/ko/index.html)"
+
+# Extract the English text and update the Korean catalogs (locales/ko/LC_MESSAGES/*.po).
+po: $(STAMP) $(LIBSTAMP)
+	$(PY) locales/build.py update
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests
@@ -33,6 +41,7 @@ test: $(STAMP) lint
 	$(PY) -m pytest -m "not browser"
 	$(MAKE) $(LIBSTAMP)
 	$(JB) build . -W -n --keep-going
+	$(PY) locales/build.py html
 	$(PY) -m pytest -m browser
 
 # Optional: otter-grader for the course assignments (heavy, so not in requirements.txt).

@@ -1,0 +1,72 @@
+"""The Korean edition: extract the English messages, update the catalogs, build the Korean site.
+
+    python locales/build.py gettext   # English messages -> _build/gettext/<chapter>.pot
+    python locales/build.py update    # gettext, then sphinx-intl: locales/ko/LC_MESSAGES/<chapter>.po
+    python locales/build.py html      # the Korean site -> _build/html/ko
+
+The English chapters are the only source. Each step runs Jupyter Book's own Sphinx build with the
+book's ``_config.yml``; only the builder, the language and the output folders change. Every edition
+reads the notebooks' outputs from the one execution cache, ``_build/.jupyter_cache``, so a notebook
+that the English build has run is never run again here. Each build keeps its own doctree folder:
+Sphinx's gettext builder cannot share one with the HTML builder, and the Korean build would
+otherwise re-read every page each time the language changes.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD = ROOT / "_build"
+LOCALES = ROOT / "locales"
+LANGUAGE = "ko"
+
+
+def sphinx(builder: str, outdir: Path, doctrees: Path, strict: bool = True, **overrides) -> int:
+    from jupyter_book.sphinx import build_sphinx
+
+    config = {
+        "external_toc_path": (ROOT / "_toc.yml").as_posix(),
+        "latex_individualpages": False,
+        "nitpicky": True,
+        # myst-nb would put the cache beside the output folder; all editions share the English one
+        "nb_execution_cache_path": str(BUILD / ".jupyter_cache"),
+        **overrides,
+    }
+    result = build_sphinx(ROOT, outdir, use_external_toc=True, noconfig=True,
+                          path_config=str(ROOT / "_config.yml"), confoverrides=config,
+                          doctreedir=doctrees, builder=builder, warningiserror=strict,
+                          keep_going=True)
+    if isinstance(result, Exception):
+        raise result
+    return int(result or 0)
+
+
+def gettext() -> int:
+    # A warning about the English pages (a failed glue format, a broken reference) is the English
+    # build's to report, with -W; it changes no message, so extraction goes on.
+    return sphinx("gettext", BUILD / "gettext", BUILD / ".doctrees-gettext", strict=False)
+
+
+def update() -> int:
+    status = gettext()
+    if status:
+        return status
+    return subprocess.call([sys.executable, "-m", "sphinx_intl", "update",
+                            "--pot-dir", str(BUILD / "gettext"),
+                            "--locale-dir", str(LOCALES), "--language", LANGUAGE,
+                            "--line-width", "-1"])
+
+
+def html() -> int:
+    return sphinx("html", BUILD / "html" / LANGUAGE, BUILD / f".doctrees-{LANGUAGE}",
+                  language=LANGUAGE)
+
+
+if __name__ == "__main__":
+    steps = {"gettext": gettext, "update": update, "html": html}
+    if len(sys.argv) != 2 or sys.argv[1] not in steps:
+        sys.exit(__doc__)
+    sys.exit(steps[sys.argv[1]]())
