@@ -207,8 +207,10 @@ def test_results_root_rule(tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT / "book" / "experiments")  # where the book runs its chapters
     assert sweep.results_root()[0] == ROOT / "results"
     assert sweep.store_root("quick") == ROOT / "runs"
-    monkeypatch.chdir(tmp_path)  # outside any adamlab project
-    root, why = sweep.results_root()
+    monkeypatch.chdir(tmp_path)  # outside any adamlab project: the checkout we run from
+    assert sweep.results_root()[0] == ROOT / "results"
+    monkeypatch.setattr(sweep, "_PACKAGE_DIR", tmp_path / "site-packages" / "adamlab")
+    root, why = sweep.results_root()  # an ordinary install: no project to find
     assert root == tmp_path / "results" and "no adamlab project" in why
     other = tmp_path / "proj"
     (other / "sub").mkdir(parents=True)

@@ -345,6 +345,17 @@ def main(device: str | None = "auto", runs_per_device: int = 1, devices: int | N
             speed[fig.name] = measure(fig, dev, timed)
         except Exception as err:
             rep.fail(f"{fig.name}: speed: {type(err).__name__}: {err}")
+    if dev.type == "cuda" and det and speed:
+        # what the deterministic kernels cost: the same measurement with them off
+        torch.use_deterministic_algorithms(False)
+        torch.backends.cudnn.benchmark = True
+        try:
+            free = {n: measure(specs.get(n), dev, timed)[0] for n in speed}
+            out("deterministic kernels, steps/s as a fraction of the nondeterministic ones: "
+                + ", ".join(f"{n} {speed[n][0] / free[n]:.2f}" for n in speed))
+        finally:
+            torch.backends.cudnn.benchmark = False
+            set_deterministic(dev)
     gain = {n: 1.0 for n in speed}
     if runs_per_device > 1 and speed:
         try:

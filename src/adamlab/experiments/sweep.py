@@ -9,7 +9,8 @@ offers ``runs_per_device`` slots) and gives it back when it ends.
 Where results live (:func:`results_root`, printed by every ``adamlab`` command):
 ``$ADAMLAB_RESULTS`` when set; else ``results/`` of the adamlab project that holds the working
 directory (the first folder upward with the project's ``pyproject.toml``), which is where the
-book reads them; else ``./results``. Quick runs go to ``runs/`` beside that folder.
+book reads them; else that of the checkout the package itself runs from (an editable install,
+wherever the command is run); else ``./results``. Quick runs go to ``runs/`` beside that folder.
 """
 
 from __future__ import annotations
@@ -177,28 +178,40 @@ def load_results(folder: str | os.PathLike) -> list[dict]:
             and p.name != "tuned.json"]
 
 
+# the folder this module was imported from: inside a checkout (an editable install) the project
+# is found above it; in site-packages (an ordinary install) it is not, and nothing is assumed
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
 def project_root(start: str | os.PathLike | None = None) -> Path | None:
     """The adamlab project holding ``start`` (default: the working directory): the first folder
     upward whose ``pyproject.toml`` names the project ``adamlab``; None outside one."""
     here = Path(start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         toml = folder / "pyproject.toml"
-        if toml.is_file() and re.search(r'(?m)^name\s*=\s*"adamlab"', toml.read_text()):
-            return folder
+        try:
+            if toml.is_file() and re.search(r'(?m)^name\s*=\s*"adamlab"', toml.read_text()):
+                return folder
+        except OSError:
+            continue
     return None
 
 
 def results_root(start: str | os.PathLike | None = None) -> tuple[Path, str]:
-    """Where results live, and why: $ADAMLAB_RESULTS, else the project's results/ (found from
-    the working directory upward), else ./results. Never the installed package's location."""
+    """Where results live, and why: $ADAMLAB_RESULTS; else results/ of the adamlab project
+    above the working directory; else that of the checkout this package runs from (an
+    editable install); else ./results. Never a guess from the installed package's location."""
     env = os.environ.get("ADAMLAB_RESULTS")
     if env:
         return Path(env).expanduser().resolve(), "$ADAMLAB_RESULTS"
     root = project_root(start)
     if root is not None:
         return root / "results", f"the adamlab project at {root}"
+    root = project_root(_PACKAGE_DIR)
+    if root is not None:
+        return root / "results", f"the adamlab checkout this package runs from, {root}"
     return Path(start or Path.cwd()).resolve() / "results", (
-        "no adamlab project above the working directory and no $ADAMLAB_RESULTS")
+        "no adamlab project above the working directory or the package, no $ADAMLAB_RESULTS")
 
 
 def store_root(scale: str, out: str | os.PathLike | None = None) -> Path:

@@ -4,8 +4,12 @@ The data sit on the device as two tensors; each epoch draws one random permutati
 minibatches by index. Losses stay on the device until the end of the epoch, so a step never
 waits for the host. After each epoch the loop evaluates the training cost, checks for NaN/inf,
 and writes a checkpoint (model, optimizer, schedule, every random-number state, history) so that
-a run killed at any moment resumes and ends with exactly the numbers it would have produced.
-The result of a run is one JSON file, written atomically, with its provenance.
+a run killed at any moment resumes and ends with exactly the numbers it would have produced:
+bit for bit on a CPU (with the same thread count) and on CUDA, where deterministic kernels are
+switched on (:func:`set_deterministic`; ``adamlab selftest`` checks it on the device and
+measures what it costs); on MPS, which has no deterministic mode, to rounding only.
+The result of a run is one strict-JSON file, written atomically and durably, with its
+provenance; a lock file keeps a second process off a run that is being trained.
 """
 
 from __future__ import annotations
