@@ -1,8 +1,9 @@
 """Read MNIST from its original IDX files (gzip-compressed), with no other dependency than NumPy.
 
 The files are looked up in ``<root>/mnist/``, where ``root`` is the argument or else the
-environment variable ``ADAMLAB_DATA``. Pixels are scaled to [0, 1] and each image is flattened
-to a 784-vector, as in Section 6.1 of Kingma & Ba (2015).
+environment variable ``ADAMLAB_DATA``. Each image is flattened to a 784-vector, the raw pixels
+that Section 6.1 of Kingma & Ba (2015) classifies, and its pixels are scaled to [0, 1] (a
+choice: the paper does not say how it scales them).
 """
 
 from __future__ import annotations
