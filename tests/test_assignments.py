@@ -406,3 +406,107 @@ def test_adamax_bound_the_assignment_states(master):
         u, state = rules.adamax(np.array([g]), state, lr=1.0, beta1=b1, beta2=b2, eps=0.0)
         steps.append(abs(float(u[0])))
     np.testing.assert_allclose(steps, bound, rtol=1e-12)
+
+
+# --------------------------------------------------------------------------------------------
+# hw1, hw2 and hw4: the same for every check that draws random inputs, and what they state
+# --------------------------------------------------------------------------------------------
+
+# the functions whose questions have checks that draw random inputs, and the seeds they draw
+DRAWN = {
+    "hw1_ema": (("ema", "ema_corrected"), {1, 2}),
+    "hw2_zoo": (("momentum_step", "adagrad_step", "rmsprop_step"), {1, 2, 3}),
+    "hw4_logreg": (("loss_and_grad", "train"), {0, 1, 2, 3, 7}),
+}
+OTHERS = [m for m in MASTERS if m.parent.name in DRAWN]
+
+
+@pytest.mark.parametrize("master", OTHERS, ids=lambda p: p.parent.name)
+def test_other_checks_pass_the_solution_on_every_draw(master, built, monkeypatch):
+    """Every check of the questions of hw1, hw2 and hw4 that draw random inputs passes the
+    reference solution on SEED_STREAMS draws, and every planted bug of the assignment still
+    fails with its own message on each of them (a check that a lucky draw lets through would
+    not)."""
+    functions, drawn = DRAWN[master.parent.name]
+    bugs = [bug for bug in BUGS if bug["master"] == master]
+    assert bugs and all(bug["function"] in functions for bug in bugs)
+    seeds: list = []
+    for shift in range(1, SEED_STREAMS + 1):
+        _shifted_rng(monkeypatch, shift, seeds)
+        for function in functions:
+            reference = {"function": function, "code": ""}  # the solution as it is
+            failures = [m for ok, m in run_with_bug(built[master], reference, built["env"]) if not ok]
+            assert not failures, f"draw {shift}: the solution fails\n" + "\n---\n".join(failures)
+        for bug in bugs:
+            outcomes = run_with_bug(built[master], bug, built["env"])
+            assert any(bug["message"] in m for ok, m in outcomes if not ok), (
+                f"draw {shift}: the planted bug {bug['name']!r} is not caught with its message")
+        monkeypatch.undo()
+    assert drawn <= set(seeds), sorted(set(map(str, seeds)))
+
+
+def _real_mnist() -> Path | None:
+    root = os.environ.get("ADAMLAB_DATA")
+    found = root and (Path(root) / "mnist" / "train-images-idx3-ubyte.gz").exists()
+    return Path(root) if found else None
+
+
+@pytest.mark.skipif(_real_mnist() is None, reason="needs MNIST in $ADAMLAB_DATA/mnist")
+def test_hw4_learning_rates_are_the_best_of_their_grid():
+    """What hw4 and its README say of LEARNING_RATES: each is the rate of its coarse grid with
+    the lowest training cost after three epochs on all of MNIST with seed 0 (rerun here with
+    the master's own solution), and none lies at an edge of its grid."""
+    spec = importlib.util.spec_from_file_location(
+        "tune_rates", ROOT / "assignments" / "hw4_logreg" / "tune_rates.py")
+    tune = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tune)
+    costs = tune.search()
+    assert all(len(by_rate) == len(tune.GRID[name]) for name, by_rate in costs.items())
+    best = tune.best(costs)
+    assert best == tune.solution()["LEARNING_RATES"], costs
+    for name, rate in best.items():
+        assert min(tune.GRID[name]) < rate < max(tune.GRID[name]), (name, rate)
+    readme = " ".join((ROOT / "assignments" / "hw4_logreg" / "README.md").read_text().split())
+    assert "(Adam 0.003 to 0.3, SGDNesterov 0.1 to 3, AdaGrad 0.01 to 0.3," in readme
+    assert (f"(Adam {best['Adam']:g}, SGD with Nesterov momentum {best['SGDNesterov']:.1f}, "
+            f"AdaGrad {best['AdaGrad']:g})") in readme
+
+
+def test_hw1_hw2_what_the_texts_state():
+    """The statements of hw1 and hw2 about the answers they ask for, computed."""
+    from adamlab import rules
+    from adamlab.ema import bias_correction_factor, ema
+
+    t = np.arange(1, 100_001)
+    # hw1 q3: |m_t - m_hat_t| <= tol |m_hat_t| on ones is beta^t <= tol; the chapter's count
+    # (factor 1 / (1 - beta^t) at most 1.01) is a few steps away for beta = 0.999
+    ones = np.ones(20_000)
+    for beta, few_dozen in ((0.9, True), (0.999, False)):
+        raw, corrected = ema(ones, beta), ema(ones, beta, bias_correction=True)
+        agree = int(np.argmax(np.abs(raw - corrected) <= 0.01 * corrected)) + 1
+        assert agree == int(t[np.argmax(beta**t <= 0.01)])
+        chapter = int(t[np.argmax(bias_correction_factor(beta, t) <= 1.01)])
+        assert (24 <= agree <= 60) if few_dozen else (1000 <= agree <= 9999 and 0 < chapter - agree < 20)
+    # hw1's closing: without the correction (eps = 0) the step is the corrected one times
+    # (1 - beta1^t) / sqrt(1 - beta2^t), above 1 at every step and near 1 only after thousands
+    g = np.random.default_rng(0).normal(size=5000)
+    m, v = ema(g, 0.9), ema(g * g, 0.999)
+    m_hat, v_hat = ema(g, 0.9, True), ema(g * g, 0.999, True)
+    factor = (1 - 0.9 ** t[:5000]) / np.sqrt(1 - 0.999 ** t[:5000])
+    np.testing.assert_allclose((m / np.sqrt(v)) / (m_hat / np.sqrt(v_hat)), factor, rtol=1e-9)
+    factor = (1 - 0.9 ** t[:20_000]) / np.sqrt(1 - 0.999 ** t[:20_000])  # then 1 in floats
+    assert np.all(factor > 1) and factor[999] > 1.2 and factor[2999] > 1.02
+    # hw2 q4: a constant gradient gets AdaGrad steps of about lr / sqrt(t); RMSProp (alpha 0.9)
+    # settles at about lr within a few dozen steps, and the public check's factor 10 holds
+    lr, g = 0.01, np.ones(1)
+    ada, rms = rules.adagrad_init(g), rules.rmsprop_init(g)
+    ada_steps, rms_steps = [], []
+    for _ in range(1000):
+        u, ada = rules.adagrad(g, ada, lr=lr)
+        ada_steps.append(-float(u[0]))
+        u, rms = rules.rmsprop(g, rms, lr=lr, alpha=0.9)
+        rms_steps.append(-float(u[0]))
+    np.testing.assert_allclose(ada_steps, lr / np.sqrt(t[:1000]), rtol=1e-9)
+    settled = int(np.argmax(np.abs(np.array(rms_steps) / lr - 1) <= 0.01)) + 1
+    assert 24 <= settled <= 60 and np.all(np.abs(np.array(rms_steps[settled:]) / lr - 1) <= 0.01)
+    assert rms_steps[-1] > 10 * ada_steps[-1]
