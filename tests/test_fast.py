@@ -14,7 +14,7 @@ import functools
 import pytest
 import torch
 
-from adamlab import fast, rules
+from adamlab import fast, flat, rules
 
 STEPS = 1000
 TOL = {torch.float32: 1e-6, torch.float64: 1e-12}
@@ -167,19 +167,27 @@ def check(kind, impl, name, dtype, device, steps=STEPS):
     assert_close(kind, out, ref, params, TOL[dtype])
 
 
-@pytest.mark.parametrize("device", DEVICES)
+needs_flat = pytest.mark.skipif(not flat.available(), reason="the flat step needs a C compiler")
+# the flat step runs on the CPU (elsewhere the optimizer hands it to the foreach rung)
+FAST = ["inplace", "foreach", pytest.param("flat", marks=needs_flat)]
+
+
+# (impl, device): the torch rungs on every device, the flat rung (a C loop) on the CPU
+IMPL_DEVICES = [pytest.param(i, d, id=f"{i}-{d}") for d in DEVICES for i in ("inplace", "foreach")]
+IMPL_DEVICES.append(pytest.param("flat", "cpu", marks=needs_flat, id="flat-cpu"))
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
-@pytest.mark.parametrize("impl", ["inplace", "foreach"])
+@pytest.mark.parametrize(("impl", "device"), IMPL_DEVICES)
 @pytest.mark.parametrize("name", list(ADAM_CASES))
-def test_adam_family_matches_rules(name, impl, dtype, device):
+def test_adam_family_matches_rules(name, impl, device, dtype):
     check("adam", impl, name, dtype, device)
 
 
-@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
-@pytest.mark.parametrize("impl", ["inplace", "foreach"])
+@pytest.mark.parametrize(("impl", "device"), IMPL_DEVICES)
 @pytest.mark.parametrize("name", list(ADAMAX_CASES))
-def test_adamax_matches_rule(name, impl, dtype, device):
+def test_adamax_matches_rule(name, impl, device, dtype):
     check("adamax", impl, name, dtype, device)
 
 
@@ -209,7 +217,7 @@ def test_compiled_does_not_recompile_as_step_and_lr_change():
     assert frames <= 1, f"{frames} graphs compiled for 20 steps with a changing lr and t"
 
 
-@pytest.mark.parametrize("impl", ["inplace", "foreach"])
+@pytest.mark.parametrize("impl", FAST)
 def test_each_tensor_keeps_its_own_step(impl):
     """A tensor that joined late (t = 1 while the others are at 6) gets its own correction."""
     params = make_params(torch.float64, "cpu")[:4]
@@ -275,7 +283,7 @@ OPTIM_CASES = {
 }
 
 
-@pytest.mark.parametrize("impl", ["inplace", "foreach"])
+@pytest.mark.parametrize("impl", FAST)
 @pytest.mark.parametrize("case", list(OPTIM_CASES))
 def test_optimizer_impls_follow_the_reference(case, impl):
     from adamlab import optim
@@ -317,3 +325,258 @@ def test_default_impl_and_torch_checkpoints():
         ours.step()
     torch.testing.assert_close(q, p, rtol=1e-6, atol=1e-7)
     assert int(ours.state[q]["step"]) == 10
+
+
+# --------------------------------------------------------------------------------------
+# The flat path (adamlab.flat): flat state, one C loop per group
+# --------------------------------------------------------------------------------------
+
+FLAT_GROUPS = {  # two groups each, with different hyperparameters; the first dict is the default
+    "Adam": ("Adam", dict(lr=1e-3),
+             dict(lr=3e-3, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1, maximize=True)),
+    "AMSGrad": ("Adam", dict(lr=1e-3, amsgrad=True),
+                dict(lr=2e-3, betas=(0.85, 0.995), weight_decay=1e-2)),
+    "AdamW": ("AdamW", dict(lr=1e-3, weight_decay=1e-2),
+              dict(lr=3e-3, betas=(0.8, 0.99), weight_decay=0.1, amsgrad=True)),
+    "Adamax": ("Adamax", dict(lr=2e-3),
+               dict(lr=1e-3, betas=(0.8, 0.99), eps=1e-7, eps_in_max=False, weight_decay=1e-2)),
+}  # fmt: skip
+
+
+def rules_step(group, p, g, state):
+    """One step of adamlab.rules for parameter p in ``group`` (a torch param_group dict)."""
+    if group["maximize"]:
+        g = -g
+    wd = group["weight_decay"]
+    beta1, beta2 = group["betas"]
+    h = dict(lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"])
+    if "eps_in_max" in group:  # Adamax: L2 weight decay, as in torch
+        update, state = rules.adamax(g + wd * p if wd else g, state, eps_in_max=group["eps_in_max"], **h)
+    elif group["decoupled_weight_decay"]:
+        update, state = rules.adamw(g, state, p, weight_decay=wd, amsgrad=group["amsgrad"], **h)
+    else:
+        rule = rules.amsgrad if group["amsgrad"] else rules.adam
+        update, state = rule(g + wd * p if wd else g, state, **h)
+    return p + update, state
+
+
+@needs_flat
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("case", list(FLAT_GROUPS))
+def test_flat_optimizer_matches_rules_with_groups_and_missing_gradients(case, dtype):
+    """1000 steps of optim.<case>(impl="flat") against the rules, per tensor: two groups with
+    different hyperparameters, and a third of the tensors without a gradient at every 7th step
+    (no update, and their step count stays put)."""
+    from adamlab import optim
+
+    name, default, other = FLAT_GROUPS[case]
+    start = make_params(dtype, "cpu")
+    ps = [p.clone().requires_grad_() for p in start]
+    half = len(ps) // 2
+    opt = getattr(optim, name)([{"params": ps[:half]}, {"params": ps[half:], **other}],
+                               impl="flat", **default)  # fmt: skip
+    groups = [opt.param_groups[0]] * half + [opt.param_groups[1]] * (len(ps) - half)
+    kind = "adamax" if name == "Adamax" else "adam"
+    amsgrad = [kind == "adam" and g["amsgrad"] for g in groups]
+    init = rules.adamax_init if kind == "adamax" else rules.adam_init
+    ref = [p.clone() for p in start]
+    states = [rules.amsgrad_init(p) if a else init(p) for p, a in zip(ref, amsgrad)]
+    taken = [0] * len(ps)
+    for k, gs in enumerate(gradient_stream(start, STEPS)):
+        for i, (p, g) in enumerate(zip(ps, gs)):
+            if i % 3 == 0 and k % 7 == 3:
+                p.grad = None
+                continue
+            p.grad = g.clone()
+            ref[i], states[i] = rules_step(groups[i], ref[i], g, states[i])
+            taken[i] += 1
+        opt.step()
+    keys = ["exp_avg", "exp_inf"] if kind == "adamax" else ["exp_avg", "exp_avg_sq"]
+    got_states = [[opt.state[p][key] for key in keys + (["max_exp_avg_sq"] if a else [])]
+                  for p, a in zip(ps, amsgrad)]  # fmt: skip
+    ref_states = [list(s[1:]) for s in states]
+    assert_close(kind, ([p.detach() for p in ps], got_states), (ref, ref_states), start, TOL[dtype])
+    assert [int(opt.state[p]["step"]) for p in ps] == taken
+    assert min(taken) < STEPS == max(taken)  # some tensors really skipped steps
+
+
+def _state_dicts_equal(a, b, tol):
+    """Same keys, shapes and dtypes; values within tol of each tensor's largest (see rel_err)."""
+    assert a["state"].keys() == b["state"].keys()
+    for i, sa in a["state"].items():
+        sb = b["state"][i]
+        assert sa.keys() == sb.keys()
+        for key in sa:
+            assert sa[key].shape == sb[key].shape and sa[key].dtype == sb[key].dtype, key
+            assert rel_err(sa[key], sb[key]) <= tol, (i, key)
+
+
+@needs_flat
+@pytest.mark.parametrize("torch_name, ours_name, kw", [
+    ("Adam", "Adam", dict(lr=1e-2)),
+    ("Adam", "Adam", dict(lr=1e-2, amsgrad=True, weight_decay=1e-2)),
+    ("AdamW", "AdamW", dict(lr=1e-2, weight_decay=0.1)),
+    ("Adamax", "Adamax", dict(lr=1e-2)),
+])  # fmt: skip
+def test_flat_state_dict_moves_both_ways_with_torch(torch_name, ours_name, kw):
+    """A torch checkpoint continues on the flat path as in torch, and a flat path's checkpoint
+    continues in torch: the state_dict is torch's per-parameter layout, key for key."""
+    from adamlab import optim
+
+    gen = torch.Generator().manual_seed(3)
+    shapes = [(5, 4), (4,), (1,)]
+    grads = [[torch.randn(s, generator=gen) for s in shapes] for _ in range(12)]
+    start = [torch.randn(s, generator=gen) for s in shapes]
+
+    def run(make, steps, params, sd=None):
+        opt = make(params)
+        if sd is not None:
+            opt.load_state_dict(copy.deepcopy(sd))  # a copy, as from a file
+        for gs in steps:
+            for p, g in zip(params, gs):
+                p.grad = g.clone()
+            opt.step()
+        return opt
+
+    def groups(ps):  # two groups, the second with its own lr
+        return [{"params": ps[:2]}, {"params": ps[2:], "lr": 3e-2}]
+
+    def theirs(ps):
+        return getattr(torch.optim, torch_name)(groups(ps), **kw)
+
+    def ours(ps):
+        return getattr(optim, ours_name)(groups(ps), impl="flat", **kw)
+
+    ps_t = [p.clone().requires_grad_() for p in start]
+    ps_o = [p.clone().requires_grad_() for p in start]
+    # the same six steps: the state_dicts agree in layout and value
+    t_opt, o_opt = run(theirs, grads[:6], ps_t), run(ours, grads[:6], ps_o)
+    _state_dicts_equal(o_opt.state_dict(), t_opt.state_dict(), tol=1e-6)
+    # torch -> flat, and flat -> torch, for six more steps each
+    q_o = [p.detach().clone().requires_grad_() for p in ps_t]
+    q_t = [p.detach().clone().requires_grad_() for p in ps_o]
+    run(ours, grads[6:], q_o, t_opt.state_dict())
+    run(theirs, grads[6:], q_t, o_opt.state_dict())
+    for gs in grads[6:]:  # and torch's own run, uninterrupted
+        for p, g in zip(ps_t, gs):
+            p.grad = g.clone()
+        t_opt.step()
+    for a, b in zip(q_o, ps_t):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+    for a, b in zip(q_t, ps_t):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+
+
+def _mlp_like(seed=0, dtype=torch.float32):
+    gen = torch.Generator().manual_seed(seed)
+    shapes = [(300, 70), (300,), (40, 300), (40,), (1,)] * 3  # 3 x 33,641 elements: above GRAIN
+    return [torch.randn(s, generator=gen, dtype=dtype) for s in shapes]
+
+
+def _train(params, make_opt, steps, between=None, seed=5):
+    gen = torch.Generator().manual_seed(seed)
+    ps = [p.clone().requires_grad_() for p in params]
+    opt = make_opt(ps)
+    for k in range(steps):
+        for p in ps:
+            p.grad = torch.randn(p.shape, generator=gen, dtype=p.dtype)
+        if between is not None:
+            between(k, ps, opt)
+        opt.step()
+    return [p.detach() for p in ps], opt
+
+
+@needs_flat
+def test_flat_result_does_not_depend_on_the_threads():
+    """The threads split the elements, not the arithmetic: 1 and 2 threads agree bit for bit."""
+    from adamlab import optim
+
+    params = _mlp_like()
+    assert sum(p.numel() for p in params) >= flat.GRAIN
+    one, _ = _train(params, lambda ps: optim.Adam(ps, impl="flat", amsgrad=True), 20)
+    torch.set_num_threads(2)  # the autouse fixture sets it back
+    two, _ = _train(params, lambda ps: optim.Adam(ps, impl="flat", amsgrad=True), 20)
+    for a, b in zip(one, two):
+        assert torch.equal(a, b)
+
+
+@needs_flat
+def test_flat_state_is_flat_and_costs_no_more_memory():
+    """Each state key is one buffer, every parameter's state a view of it, with at most
+    ALIGN - 1 unused elements per tensor; the views start on 64-byte boundaries."""
+    from adamlab import optim
+
+    params = _mlp_like()
+    _, opt = _train(params, lambda ps: optim.Adam(ps, impl="flat"), 2)
+    n = sum(p.numel() for p in params)
+    for key in ("exp_avg", "exp_avg_sq"):
+        views = [opt.state[p][key] for p in opt.param_groups[0]["params"]]
+        storages = {v.untyped_storage().data_ptr() for v in views}
+        assert len(storages) == 1
+        size = views[0].untyped_storage().nbytes() // views[0].element_size()
+        assert n <= size <= n + (flat.ALIGN - 1) * len(views)
+        assert all(v.data_ptr() % 64 == 0 for v in views)
+
+
+@needs_flat
+def test_flat_follows_the_reference_when_things_move_under_it():
+    """A parameter's storage replaced (p.data = ...), a step on another path, and a
+    load_state_dict mid-run: the flat path notices each, rebuilds its layout, and stays on the
+    reference path's trajectory."""
+    from adamlab import optim
+
+    params = _mlp_like(dtype=torch.float64)
+
+    def disturb(k, ps, opt):
+        if k == 3:
+            ps[0].data = ps[0].data.clone()  # new storage for a parameter
+        if k == 6 and opt.param_groups[0]["impl"] == "flat":
+            opt.param_groups[0]["impl"] = "reference"  # one step on the reference path ...
+        elif k == 7:
+            opt.param_groups[0]["impl"] = "flat"  # ... and back (a no-op for the reference run)
+        if k == 9:
+            opt.load_state_dict(copy.deepcopy(opt.state_dict()))
+
+    ref, ref_opt = _train(params, lambda ps: optim.Adam(ps, impl="reference"), 15)
+    ref_opt.param_groups[0]["impl"] = "reference"
+    got, got_opt = _train(params, lambda ps: optim.Adam(ps, impl="flat"), 15, disturb)
+    got_opt.param_groups[0]["impl"] = "reference"
+    for a, b in zip(got, ref):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-14)
+
+
+@needs_flat
+def test_flat_hands_other_tensors_to_foreach():
+    """A bfloat16 and a non-contiguous parameter share a group with float32 ones: the flat
+    path steps the float32 tensors and hands the others to the foreach rung."""
+    from adamlab import optim
+
+    gen = torch.Generator().manual_seed(0)
+    params = [torch.randn(8, 3, generator=gen), torch.randn(5, generator=gen).bfloat16(),
+              torch.randn(3, 8, generator=gen).t(), torch.randn(2, generator=gen)]  # fmt: skip
+    got, opt = _train(params, lambda ps: optim.Adam(ps, impl="flat"), 10)
+    ref, _ = _train(params, lambda ps: optim.Adam(ps, impl="foreach"), 10)
+    for a, b in zip(got, ref):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+    plan = next(iter(opt._adamlab_flat.values()))
+    assert [p.dtype for f in plan["flats"] for p in f.params] == [torch.float32, torch.float32]
+    assert len(plan["rest"]) == 2
+
+
+@needs_flat
+def test_flat_refuses_what_it_cannot_step():
+    from adamlab import optim
+
+    p = torch.zeros(4, 3, requires_grad=True)
+    opt = optim.Adam([p], impl="flat")
+    p.grad = torch.ones(3, 4).t()  # a transposed gradient: not contiguous
+    with pytest.raises(RuntimeError, match="contiguous gradients"):
+        opt.step()
+    q = torch.zeros(4, requires_grad=True)
+    q.grad = torch.ones(4).to_sparse()
+    with pytest.raises(RuntimeError, match="sparse"):
+        optim.Adam([q], impl="flat").step()
+    with pytest.raises(ValueError, match="CPU float32/float64"):
+        h = dict(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8)
+        z = [torch.zeros(3, dtype=torch.float16)]
+        flat.adam_flat_(z, z, z, z, None, [1], **h)

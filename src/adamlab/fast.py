@@ -13,6 +13,9 @@ module removes one of them:
    ten passes for one Adam step. A step needs only one: read p, g, m, v and write p, m, v,
    28 bytes per float32 parameter. :func:`adam_compiled_` hands the in-place loop to
    ``torch.compile``, which fuses it into one kernel that makes that single pass.
+4. **Bookkeeping per tensor.** The compiled kernel still specializes on the list of shapes
+   and is called with every tensor; :mod:`adamlab.flat` keeps a group's state in flat buffers
+   and steps every tensor of the group in one call of one C loop (``impl="flat"``).
 
 The step count changes every step, and ``torch.compile`` specializes on Python numbers, so the
 compiled path never sees it: the per-tensor scalars that depend on it (the step size
@@ -31,9 +34,11 @@ from collections.abc import Sequence
 
 import torch
 
+from . import flat
+
 Tensors = Sequence[torch.Tensor]
 
-IMPLS = ("reference", "inplace", "foreach", "compiled")
+IMPLS = ("reference", "inplace", "foreach", "compiled", "flat")
 
 
 def _check_lists(params: Tensors, **lists: Sequence) -> None:
@@ -362,11 +367,17 @@ def adamax_compiled_(
     )  # fmt: skip
 
 
-ADAM_STEPS = {"inplace": adam_inplace_, "foreach": adam_foreach_, "compiled": adam_compiled_}
+ADAM_STEPS = {
+    "inplace": adam_inplace_,
+    "foreach": adam_foreach_,
+    "compiled": adam_compiled_,
+    "flat": flat.adam_flat_,
+}
 ADAMAX_STEPS = {
     "inplace": adamax_inplace_,
     "foreach": adamax_foreach_,
     "compiled": adamax_compiled_,
+    "flat": flat.adamax_flat_,
 }
 
 
@@ -393,7 +404,10 @@ def optimizer_step_(opt: torch.optim.Optimizer, group: dict, kind: str, impl: st
 
     The state keeps torch's layout (``step``, ``exp_avg``, ...), created by the optimizer's own
     initializer, so a state_dict moves freely between the reference and the fast paths.
+    ``impl="flat"`` keeps the state in flat buffers: see :func:`adamlab.flat.optimizer_step_`.
     """
+    if impl == "flat":
+        return flat.optimizer_step_(opt, group, kind)
     keys = opt._keys(group)
     buckets: dict = {}
     for p in group["params"]:
