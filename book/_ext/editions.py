@@ -28,6 +28,7 @@ from functools import cache
 from pathlib import Path
 
 from docutils import nodes
+from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.transforms import SphinxTransform
 from sphinx.util import logging
@@ -39,6 +40,7 @@ logger = logging.getLogger(__name__)
 SOURCE_LANGUAGE = "en"
 CSS_NAME = "editions.css"
 TRANSLATED_LIST = "translated.txt"
+LATIN = re.compile("[A-Za-z]")
 
 # What each edition's switch says, in its own language, and the notices of a translated edition.
 NAMES = {"en": "English", "ko": "한국어"}
@@ -210,10 +212,40 @@ class Editions(SphinxTransform):
 
     def count_untranslated(self) -> None:
         catalog = translations(self.app, self.env.docname)
+        # English text the catalog does not translate. Text the build itself writes in the
+        # page's language (sphinx-exercise's 연습/해답 titles) is not English left behind.
         missing = [message for _node, message in extract_messages(self.document)
-                   if not catalog.get(message, "").strip()]
-        logger.debug("[editions] %s: untranslated %r", self.env.docname, missing)
+                   if not catalog.get(message, "").strip() and LATIN.search(words(message))]
+        self.env.temp_data["editions_missing"] = missing
+
+
+class TranslateToctrees(SphinxTransform):
+    """Translate the toctree captions (the parts of ``_toc.yml``) and explicit entry titles,
+    count what the page leaves untranslated, and add the notices.
+
+    sphinx-external-toc inserts the toctrees at priority 100, after Sphinx's Locale transform
+    has run, so their text, which the gettext builder does extract, is never translated there.
+    """
+
+    default_priority = 150  # after InsertToctrees (100), before the toctree is collected (880)
+
+    def apply(self, **kwargs) -> None:
+        if not is_translation(self.config) or str(self.document.get("source", "")).endswith(
+                "<translated>"):
+            return
+        catalog = translations(self.app, self.env.docname)
+        missing = self.env.temp_data.pop("editions_missing", [])
+        for toctree in self.document.findall(addnodes.toctree):
+            for message in toctree.extract_original_messages():
+                if catalog.get(message, "").strip():
+                    toctree.apply_translated_message(message, catalog[message])
+                else:
+                    missing.append(message)
         self.env.editions_untranslated[self.env.docname] = len(missing)
+        logger.debug("[editions] %s: untranslated %r", self.env.docname, missing)
+        self.add_notices(len(missing))
+
+    def add_notices(self, missing: int) -> None:
         texts = TEXTS.get(language(self.config))
         section = next(iter(self.document.findall(nodes.section)), None)
         if texts is None or section is None:
@@ -221,7 +253,7 @@ class Editions(SphinxTransform):
         position = 1 if section.children and isinstance(section[0], nodes.title) else 0
         if missing:
             section.insert(position, _admonition(
-                texts["untranslated_title"], texts["untranslated"].format(count=len(missing)),
+                texts["untranslated_title"], texts["untranslated"].format(count=missing),
                 ["warning", "edition-untranslated"]))
         if self.env.docname == self.config.root_doc:
             section.insert(position, _admonition(texts["front_title"], texts["front"],
@@ -330,6 +362,7 @@ def write_css(app: Sphinx) -> None:
 def setup(app: Sphinx) -> dict:
     _glue_fallback()
     app.add_transform(Editions)
+    app.add_transform(TranslateToctrees)
     app.connect("env-before-read-docs", init_env)
     app.connect("env-purge-doc", purge)
     app.connect("env-merge-info", merge)

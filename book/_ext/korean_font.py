@@ -10,10 +10,12 @@ from ``_static`` like MathJax (no CDN):
   name "Nanum" for the original, so this modified version is named "Adam Book Hangul".
   ``book/_fonts/OFL.txt`` is its licence, ``book/_fonts/README.txt`` says how it was made.
 * At every HTML build this extension writes ``_static/korean-font.css`` (an ``@font-face`` limited
-  by ``unicode-range`` to Hangul, and the theme's font stacks with the family appended as a
-  fallback, so a reader whose system font has Hangul keeps it, and a page without Hangul never
-  downloads the font), and, once the pages are written, cuts the committed font down to the
-  Hangul characters the built pages contain into ``_static/fonts/``. A Hangul character that the
+  by ``unicode-range`` to Hangul, so a page without Hangul never downloads the font, and the
+  theme's font stacks with the family put *first*: ``unicode-range`` keeps it to Hangul, while
+  after the system stack it is never reached in bold text, where Chromium on Linux takes Hangul
+  from ``system-ui``'s DejaVu Sans Bold, which has none, and draws empty boxes), and, once the
+  pages are written, cuts the committed font down to the Hangul characters the built pages
+  contain into ``_static/fonts/``. A Hangul character that the
   committed font lacks is a warning (an error under ``-W``): regenerate the font, as below.
 
 Regenerate the committed font from the Debian font file:
@@ -49,12 +51,12 @@ CSS = f"""/* Hangul for readers without a Korean font: see book/_ext/korean_font
   unicode-range: {UNICODE_RANGE};
 }}
 html {{
-  --pst-font-family-base: var(--pst-font-family-base-system), "{FAMILY}";
-  --pst-font-family-heading: var(--pst-font-family-base-system), "{FAMILY}";
+  --pst-font-family-base: "{FAMILY}", var(--pst-font-family-base-system);
+  --pst-font-family-heading: "{FAMILY}", var(--pst-font-family-base-system);
   --pst-font-family-monospace: var(--pst-font-family-monospace-system), "{FAMILY}";
 }}
 :lang(ko) {{
-  font-family: var(--pst-font-family-base-system), "{FAMILY}";
+  font-family: "{FAMILY}", var(--pst-font-family-base-system);
 }}
 """
 
