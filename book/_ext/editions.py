@@ -118,6 +118,22 @@ def markup(message: str) -> Counter:
     return found
 
 
+# A translation may name a formula or a code name twice where Korean repeats a subject that
+# English refers back to with "it"; it may not drop one or bring in one the English lacks.
+# Roles (a glued value, a citation, a reference), links, substitutions and footnotes it keeps
+# exactly as often as the English.
+REPEATABLE = {"math", "code"}
+
+
+def markup_changes(english: str, translation: str) -> tuple[list, list]:
+    """What a translation dropped from, and added to, the markup of its English message."""
+    source, target = markup(english), markup(translation)
+    dropped, added = source - target, target - source
+    dropped = [key for key in dropped.elements() if key[0] not in REPEATABLE or key not in target]
+    added = [key for key in added.elements() if key[0] not in REPEATABLE or key not in source]
+    return sorted(set(dropped)) if dropped else [], sorted(set(added)) if added else []
+
+
 def words(message: str) -> str:
     """The message without the markup it must keep: the part there is to translate."""
     def shown(match: re.Match) -> str:
