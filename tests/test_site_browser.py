@@ -340,3 +340,199 @@ def test_korean_renders_with_the_sites_font(browser, base_url):
     assert not wrong, (
         "Hangul not drawn with the site's font (Hangul characters, glyphs in our font, fonts "
         f"used): {wrong[:5]}")
+
+
+# --- the live figures (book/_static/adamlab-live.js) -----------------------------------------
+
+LIVE_STATE = """(kind) => {
+  const root = document.querySelector(`.adamlive[data-figure="${kind}"]`);
+  return root && root.adamliveState ? root.adamliveState : null;
+}"""
+
+
+def _live_page(browser, base_url, page_name, kind, width=1200):
+    """Open a page with a live figure; fail on console errors and on requests off the site."""
+    if page_name not in PAGES:
+        pytest.skip(f"no {page_name} in the site at {SITE}")
+    context = browser.new_context(viewport={"width": width, "height": 1000})
+    page = context.new_page()
+    errors, foreign = [], []
+
+    def on_route(route):
+        if urlparse(route.request.url).hostname in LOOPBACK or route.request.url.startswith("data:"):
+            route.continue_()
+        else:
+            foreign.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", on_route)
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
+    page.goto(base_url + page_name, wait_until="load")
+    page.wait_for_function(f"({LIVE_STATE})('{kind}') !== null", timeout=20000)
+    return context, page, errors, foreign
+
+
+def _screenshot(page, kind, width):
+    if os.environ.get("ADAMLAB_SCREENSHOTS"):
+        out = Path(os.environ["ADAMLAB_SCREENSHOTS"]) / f"live-{kind}-{width}.png"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        page.locator(f'.adamlive[data-figure="{kind}"]').screenshot(path=str(out))
+
+
+def _state_matches_python(state) -> list[str]:
+    """The paths the explorer drew equal adamlab's for the settings it says it used."""
+    import live_compare
+
+    case_list = [{"rule": name, "land": state["landscape"], "knobs": state["settings"],
+                  "steps": state["steps"], "start": state["start"]} for name in state["rules"]]
+    problems = []
+    for case in case_list:
+        drawn = live_compare._floats(state["paths"][case["rule"]])
+        python = live_compare.python_path(case)
+        if not live_compare._close(drawn, python) and not live_compare.rounding_sensitive(case, python):
+            problems.append(f"drawn path of {case} differs from adamlab's")
+    return problems
+
+
+EXPLORER_PAGE = "book/related/explorer.html"
+EMA_PAGE = "book/background/ema.html"
+
+
+def test_live_explorer_draws_what_adamlab_computes(browser, base_url):
+    """The served module is adamlab's, and every knob of the explorer drives it as labelled."""
+    import live_compare
+
+    context, page, errors, foreign = _live_page(browser, base_url, EXPLORER_PAGE, "explorer")
+    problems = []
+    try:
+        root = page.locator('.adamlive[data-figure="explorer"]')
+        assert root.locator(".adamlive-static img").is_hidden(), "the static picture still shows"
+        assert root.locator("canvas.adamlive-landscape").is_visible()
+        # The module as served: tables, landscapes, and every rule on every landscape.
+        problems += live_compare.check_tables(page) + live_compare.check_landscapes(page)
+        few = [{"lr": 0.3}, {"beta2": 0.9}, {"start": (0.5, -0.7)}]
+        problems += live_compare.check_paths(page, live_compare.cases(variations=few))[0]
+        # Every control is labelled.
+        unlabelled = page.evaluate("""() => [...document.querySelectorAll(
+            '.adamlive input, .adamlive select')].filter(e => !e.labels || !e.labels.length)
+            .map(e => e.outerHTML.slice(0, 80))""")
+        if unlabelled:
+            problems.append(f"controls without a label: {unlabelled}")
+        _screenshot(page, "explorer", 1200)
+        # Every rule on, then each landscape, with the knobs moved by keyboard and the start by
+        # a click: what is drawn is adamlab's path for the settings the explorer reports.
+        for box in root.locator(".adamlive-rules input").all():
+            box.check()
+        sliders = root.locator('input[type="range"]')
+        labels = [page.evaluate("(e) => e.labels[0].textContent", s.element_handle())
+                  for s in sliders.all()]
+        # Each landscape moves every slider to the other end from where the last one left it.
+        moves = [{0: ["End", "ArrowLeft"], 1: ["Home"], 2: ["Home", "ArrowRight"], 3: ["End"],
+                  4: ["Home"]},
+                 {0: ["Home", "ArrowRight"], 1: ["End"], 2: ["End"], 3: ["Home"], 4: ["End"]}]
+        for n, landscape in enumerate(live_compare.LANDSCAPES):
+            root.locator("select").select_option(landscape)
+            for index, keys in moves[n % 2].items():
+                before = page.evaluate(LIVE_STATE, "explorer")
+                sliders.nth(index).focus()
+                for key in keys:
+                    page.keyboard.press(key)
+                after = page.evaluate(LIVE_STATE, "explorer")
+                if (before["settings"], before["steps"]) == (after["settings"], after["steps"]):
+                    problems.append(f"{landscape}: moving {labels[index]!r} changed nothing")
+                problems += _state_matches_python(after)
+            canvas = root.locator("canvas.adamlive-landscape")
+            box = canvas.bounding_box()
+            canvas.click(position={"x": box["width"] * 0.7, "y": box["height"] * 0.3})
+            clicked = page.evaluate(LIVE_STATE, "explorer")
+            if clicked["start"] == list(live_compare.LANDSCAPES[landscape]().start):
+                problems.append(f"{landscape}: a click did not move the start")
+            canvas.focus()
+            page.keyboard.press("ArrowLeft")
+            moved = page.evaluate(LIVE_STATE, "explorer")
+            if moved["start"][0] >= clicked["start"][0]:
+                problems.append(f"{landscape}: ArrowLeft on the landscape did not move the start")
+            problems += _state_matches_python(moved)
+            if sorted(moved["rules"]) != sorted(live_compare.RULES):
+                problems.append(f"{landscape}: drew {moved['rules']}, not every rule")
+            state = page.evaluate(LIVE_STATE, "explorer")
+            shown = [float(o.text_content()) for o in root.locator(".adamlive-knob output").all()]
+            used = [*(state["settings"][k] for k in ("lr", "beta1", "beta2", "eps")), state["steps"]]
+            if shown != used:
+                problems.append(f"the sliders show {shown} but the paths use {used}")
+    finally:
+        context.close()
+    problems += [f"console errors: {errors}"] * bool(errors)
+    problems += [f"requests off the site: {foreign}"] * bool(foreign)
+    assert not problems, "\n".join(problems[:20])
+
+
+def test_live_ema_draws_what_adamlab_computes(browser, base_url):
+    import live_compare
+
+    from adamlab import ema as ema_lib
+
+    context, page, errors, foreign = _live_page(browser, base_url, EMA_PAGE, "ema")
+    problems = []
+    try:
+        problems += live_compare.check_ema(page)
+        _screenshot(page, "ema", 1200)
+        root = page.locator('.adamlive[data-figure="ema"]')
+        stream = json.loads(root.get_attribute("data-config"))["stream"]
+        beta, t = root.locator('input[type="range"]').all()
+        for slider, keys in [(beta, ["Home"]), (t, ["End"]), (beta, ["End"]),
+                             (t, ["PageDown"]), (beta, ["ArrowLeft"] * 3)]:
+            slider.focus()
+            for key in keys:
+                page.keyboard.press(key)
+            s = page.evaluate(LIVE_STATE, "ema")
+            xs = stream[: s["t"]]
+            for label, drawn, python in [
+                ("raw", s["raw"], ema_lib.ema(xs, s["beta"])),
+                ("corrected", s["corrected"], ema_lib.ema(xs, s["beta"], bias_correction=True)),
+                ("weights", s["weights"], ema_lib.ema_weights(s["beta"], s["t"])[::-1]),
+            ]:
+                if not live_compare._close(drawn, python):
+                    problems.append(f"beta {s['beta']}, t {s['t']}: {label} differs from adamlab")
+    finally:
+        context.close()
+    problems += [f"console errors: {errors}"] * bool(errors)
+    problems += [f"requests off the site: {foreign}"] * bool(foreign)
+    assert not problems, "\n".join(problems[:20])
+
+
+@pytest.mark.parametrize("page_name,kind", [(EXPLORER_PAGE, "explorer"), (EMA_PAGE, "ema")])
+def test_live_figure_fits_a_phone(browser, base_url, page_name, kind):
+    """At phone width the figure is no wider than the screen, and its first canvas is drawn."""
+    context, page, errors, _ = _live_page(browser, base_url, page_name, kind, width=390)
+    try:
+        root = page.locator(f'.adamlive[data-figure="{kind}"]')
+        widths = page.evaluate(f"""() => [...document.querySelectorAll(
+            '.adamlive[data-figure="{kind}"] canvas')].map(c => c.getBoundingClientRect().right)""")
+        _screenshot(page, kind, 390)
+        assert root.is_visible() and widths and max(widths) <= 390, widths
+        assert not errors, errors
+    finally:
+        context.close()
+
+
+def test_no_second_search_box_in_a_header_bar(browser, base_url):
+    """The book theme's layout: the search sits in the sidebar, no header bar above the page."""
+    if "book/intro.html" not in PAGES:
+        pytest.skip(f"no built site at {SITE}")
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(base_url + "book/intro.html", wait_until="load")
+        header = page.evaluate("""() => {
+          const h = document.querySelector('header.bd-header');
+          return {height: h ? h.getBoundingClientRect().height : 0,
+                  searches: h ? h.querySelectorAll('.search-button-field, input[type=search]').length : 0};
+        }""")
+        sidebar = page.locator(".bd-sidebar-primary .search-button-field")
+        assert header == {"height": 0, "searches": 0} or header["searches"] == 0, header
+        assert header["height"] < 5, f"a header bar of {header['height']}px above the page"
+        assert sidebar.count() == 1 and sidebar.first.is_visible(), "no search in the sidebar"
+    finally:
+        context.close()
