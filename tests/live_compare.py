@@ -22,7 +22,7 @@ import math
 import numpy as np
 
 from adamlab import ema as ema_lib
-from adamlab import explorer
+from adamlab.figures import explorer
 from adamlab.landscapes import LANDSCAPES, run
 from adamlab.rules import RULES
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adamlab import analysis as A
 from adamlab import ema, landscapes, rules
+from adamlab.figures import analysis as A
 
 B1, B2, EPS = 0.9, 0.999, 1e-8
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from adamlab import analysis as A
 from adamlab import landscapes, rules
+from adamlab.figures import analysis as A
 
 B1, B2 = 0.9, 0.999
 

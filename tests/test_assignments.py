@@ -392,7 +392,8 @@ def adamax_step(params, grads, state, lr=2e-3, beta1=0.9, beta2=0.999):
 def test_adamax_bound_the_assignment_states(master):
     """What hw3 tells students: the step bound is 1 at t = 1, above 1 afterwards, below 1.01
     with the default betas, and gradients of one sign shrinking by beta2 per step reach it."""
-    from adamlab import analysis, rules
+    from adamlab import rules
+    from adamlab.figures import analysis
 
     text = master.read_text()
     assert "can never be longer than" not in text and "bounded by the learning rate" not in text

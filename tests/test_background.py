@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from adamlab import ema_explorer as ex
-from adamlab import secondorder as so
 from adamlab.ema import ema
+from adamlab.figures import ema_explorer as ex
+from adamlab.figures import secondorder as so
 from adamlab.landscapes import quadratic, rosenbrock
 
 # --- Newton's method and preconditioning ---------------------------------------------------
@@ -244,7 +244,7 @@ def test_static_slider_player_needs_no_internet():
     matplotlib.use("Agg")
     import re
 
-    from adamlab.interactive import static_slider
+    from adamlab.figures.interactive import static_slider
 
     html = static_slider(lambda fig, v: fig.add_subplot().plot([0, v]), [1, 2], alt="a line").data
     assert "font-awesome" not in html and "<i class=" not in html
@@ -360,7 +360,7 @@ def test_first_uncorrected_adam_step():
 def test_adam_ignores_per_coordinate_curvature_on_an_axis_aligned_valley_only():
     """sqrt(v_i) tracks h_i |x_i|: the curvature cancels from Adam's step. Axis-aligned, the
     path does not depend on the curvatures; tilted, the condition number costs steps again."""
-    from adamlab import explorer
+    from adamlab.figures import explorer
     from adamlab.landscapes import Landscape
 
     paths = [explorer.trajectory("Adam", quadratic(1.0, k), 0.05, steps=300) for k in (1, 20, 2000)]

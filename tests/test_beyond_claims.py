@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from adamlab import analysis as A
 from adamlab import landscapes, rules
+from adamlab.figures import analysis as A
 
 # --- convergence: Reddi, Kale & Kumar (2018) --------------------------------------------
 

@@ -8,7 +8,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from adamlab import explorer, rules  # noqa: E402
+from adamlab import rules  # noqa: E402
+from adamlab.figures import explorer  # noqa: E402
 from adamlab.landscapes import LANDSCAPES, run  # noqa: E402
 
 # Written out by hand, independently of explorer.KNOB_NAMES: what beta1 and beta2 mean to each rule.
@@ -241,7 +242,7 @@ def test_contour_grid_cache_tells_landscapes_apart():
 
 def test_sweep_titles_keep_every_digit_of_the_knob(monkeypatch):
     # 0.9999 must not print as "1": the difference is the whole point of the beta2 slider.
-    from adamlab import interactive
+    from adamlab.figures import interactive
 
     titles = []
 

@@ -1,6 +1,6 @@
 """The formulas and claims of book/related/momentum.md, checked numerically.
 
-The rate analysis (src/adamlab/momentum_analysis.py) against closed forms and against runs of
+The rate analysis (src/adamlab/figures/momentum_analysis.py) against closed forms and against runs of
 rules.momentum; the sum-versus-average identity; the stability of the terminal-velocity
 exercise; the learning-rate sweep; the double well.
 """
@@ -10,9 +10,10 @@ import math
 import numpy as np
 import pytest
 
-from adamlab import explorer, rules
-from adamlab import momentum_analysis as ma
+from adamlab import rules
 from adamlab.ema import ema_weights
+from adamlab.figures import explorer
+from adamlab.figures import momentum_analysis as ma
 from adamlab.landscapes import quadratic, run
 
 MUS = (0.0, 0.3, 0.5, 0.9, 0.99)

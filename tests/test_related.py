@@ -5,8 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from adamlab import explorer, rules
+from adamlab import rules
 from adamlab.ema import ema_weights, half_life, window
+from adamlab.figures import explorer
 from adamlab.landscapes import quadratic, run, sparse_features
 from adamlab.rules import Rule
 

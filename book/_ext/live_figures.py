@@ -3,7 +3,7 @@
 ``book/_static`` holds the JavaScript of the live figures (``adamlab-rules.js``, the library's
 rules and landscapes; ``adamlab-live.js``, the drawing and the controls) and their stylesheet.
 They are copied into ``_build/html/_static`` like the theme's own files (no CDN), and linked
-only from the pages whose body holds a live figure: a cell output by ``adamlab.live``, a
+only from the pages whose body holds a live figure: a cell output by ``adamlab.figures.live``, a
 ``<div class="adamlive" ...>``.
 """
 

@@ -3,7 +3,7 @@
  * Every number drawn comes from adamlab-rules.js (the library's rules, landscapes and moving
  * averages, checked against the Python); this file only reads the controls and draws. A figure
  * is a <div class="adamlive" data-figure="explorer|ema" data-config="{...}"> written by
- * adamlab.live in the chapter; its static picture stays for print and for readers without
+ * adamlab.figures.live in the chapter; its static picture stays for print and for readers without
  * JavaScript. After each redraw the figure's element holds what it drew in `.adamliveState`
  * (read by tests/test_site_browser.py).
  */

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ema import _check_beta, ema, ema_weights, half_life, window
+from ..ema import _check_beta, ema, ema_weights, half_life, window
 
 
 def squared_gradients(steps: int, mean: float = 1.0, std: float = 1.0, seed: int = 0):

@@ -17,9 +17,9 @@ from html import escape
 
 import matplotlib.pyplot as plt
 
+from ..landscapes import LANDSCAPES
+from ..rules import RULES
 from . import ema_explorer, explorer
-from .landscapes import LANDSCAPES
-from .rules import RULES
 
 # The knobs' positions. Learning rate and epsilon span decades, and the betas matter through
 # 1 - beta, so every slider steps through values spaced evenly on a log scale.

@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from . import landscapes, rules
-from .rules import RULES, Rule
+from .. import landscapes, rules
+from ..rules import RULES, Rule
 
 
 def _check_betas(beta1: float, beta2: float) -> None:

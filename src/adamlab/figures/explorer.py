@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .landscapes import LANDSCAPES, Landscape, run
-from .rules import RULES, Rule
+from ..landscapes import LANDSCAPES, Landscape, run
+from ..rules import RULES, Rule
 
 # What each knob is called inside each rule, in order of preference.
 KNOB_NAMES = {"beta1": ("beta1", "mu"), "beta2": ("beta2", "alpha", "rho")}
