@@ -181,8 +181,9 @@ def bench_set(name: str, device: str, rounds: int, block_s: float, seed: int,
         if label in census:
             out[label]["census_bytes_per_param"] = census[label]
         if label == "adamlab flat":
-            # the C loop reads p, g, m, v and writes p, m, v once, plus one table row per tensor
-            # (numel, start, four addresses, the step count read and written: 64 bytes)
+            # the C loop reads p, g, m, v and writes p, m, v once; per tensor it reads its row of
+            # the table (its start and four addresses, 40 bytes), reads and writes its step count
+            # (8) and writes and reads its two bias corrections (16): 64 bytes
             out[label]["kernel_bytes_per_param"] = BYTES_PER_PARAM + 64 * len(params) / n
             out[label]["first_step_includes_kernel_build"] = builds[label]
     return {

@@ -97,12 +97,13 @@ static inline __attribute__((always_inline)) void adamax_span_SUF(
     }
 }
 
-/* One step for a table of nseg tensors. Row k: numel[k] elements, addresses p[k], g[k], m[k],
+/* One step for a table of nseg tensors. Row k: the tensor's elements are numbers start[k] to
+   start[k + 1] - 1 of all the tensors laid end to end, and its addresses are p[k], g[k], m[k],
    v[k] (and vmax[k]); g[k] == 0 means no gradient: the tensor is skipped and its step count
    stays put. steps[k] is the tensor's step count (float or double); with advance != 0 it is
-   raised by one here, otherwise it already holds this update's t. start[k] is the sum of
-   numel[0..k-1]: the threads split the range [0, start[nseg]) evenly, whatever the tensors. */
-int adam_step_SUF(int64_t nseg, const int64_t *numel, const int64_t *start, const uint64_t *pp,
+   raised by one here, otherwise it already holds this update's t. The threads split the range
+   [0, start[nseg]) evenly, whatever the tensors. */
+int adam_step_SUF(int64_t nseg, const int64_t *start, const uint64_t *pp,
                   const uint64_t *gp, const uint64_t *mp, const uint64_t *vp, const uint64_t *vmaxp,
                   void *steps, int steps_double, int advance, double lr, double beta1,
                   double beta2, double eps, double weight_decay, int decoupled, int amsgrad,
@@ -159,7 +160,7 @@ int adam_step_SUF(int64_t nseg, const int64_t *numel, const int64_t *start, cons
     return 0;
 }
 
-int adamax_step_SUF(int64_t nseg, const int64_t *numel, const int64_t *start, const uint64_t *pp,
+int adamax_step_SUF(int64_t nseg, const int64_t *start, const uint64_t *pp,
                     const uint64_t *gp, const uint64_t *mp, const uint64_t *up, void *steps,
                     int steps_double, int advance, double lr, double beta1, double beta2,
                     double eps, double weight_decay, int eps_in_max, int maximize, int nthreads)
@@ -296,10 +297,10 @@ def library() -> ctypes.CDLL:
     i64, ptr, i32, f64 = ctypes.c_int64, ctypes.c_void_p, ctypes.c_int, ctypes.c_double
     for suffix, *_ in _TYPES.values():
         fn = getattr(lib, f"adam_step_{suffix}")
-        fn.argtypes = [i64] + [ptr] * 8 + [i32, i32] + [f64] * 5 + [i32] * 4
+        fn.argtypes = [i64] + [ptr] * 7 + [i32, i32] + [f64] * 5 + [i32] * 4
         fn.restype = i32
         fn = getattr(lib, f"adamax_step_{suffix}")
-        fn.argtypes = [i64] + [ptr] * 7 + [i32, i32] + [f64] * 5 + [i32] * 3
+        fn.argtypes = [i64] + [ptr] * 6 + [i32, i32] + [f64] * 5 + [i32] * 3
         fn.restype = i32
     _LIB = lib
     return lib
@@ -324,8 +325,8 @@ def _addresses(tensors) -> array:
 
 def _call(kind, dtype, rows, steps, advance, *, lr, beta1, beta2, eps, weight_decay=0.0,
           decoupled_weight_decay=False, amsgrad=False, maximize=False, eps_in_max=True):  # fmt: skip
-    """Run the kernel on a table: ``rows`` holds numel, start and the address arrays."""
-    numel, start, addr = rows
+    """Run the kernel on a table: ``rows`` holds the start of each tensor and the addresses."""
+    start, addr = rows
     suffix = _TYPES[dtype][0]
     nseg = len(addr[0])
     lib = library()
@@ -335,25 +336,26 @@ def _call(kind, dtype, rows, steps, advance, *, lr, beta1, beta2, eps, weight_de
     common = [a.buffer_info()[0] for a in addr]
     if kind == "adamax":
         rc = getattr(lib, f"adamax_step_{suffix}")(
-            nseg, numel.buffer_info()[0], start.buffer_info()[0], *common, steps.data_ptr(),
+            nseg, start.buffer_info()[0], *common, steps.data_ptr(),
             steps_double, advance, lr, beta1, beta2, eps, weight_decay, int(eps_in_max),
             int(maximize), nt)  # fmt: skip
     else:
         if len(addr) == 4:
             common.append(None)
         rc = getattr(lib, f"adam_step_{suffix}")(
-            nseg, numel.buffer_info()[0], start.buffer_info()[0], *common, steps.data_ptr(),
+            nseg, start.buffer_info()[0], *common, steps.data_ptr(),
             steps_double, advance, lr, beta1, beta2, eps, weight_decay,
             int(bool(decoupled_weight_decay)), int(bool(amsgrad)), int(bool(maximize)), nt)  # fmt: skip
     if rc != 0:
         raise MemoryError("the flat Adam step could not allocate its table of step sizes")
 
 
-def _table(sizes: Sequence[int]) -> tuple[array, array]:
+def _starts(sizes: Sequence[int]) -> array:
+    """Where each tensor starts when all are laid end to end, and (last) their total."""
     start = [0]
     for n in sizes:
         start.append(start[-1] + n)
-    return array("q", sizes), array("q", start)
+    return array("q", start)
 
 
 def _check(params, tensors):
@@ -404,7 +406,7 @@ def adam_flat_(
     _bias_corrections(steps, beta1, beta2)  # checks that steps start at 1
     lists = [params, grads, exp_avgs, exp_avg_sqs] + ([max_exp_avg_sqs] if amsgrad else [])
     _check(params, [t for xs in lists for t in xs])
-    rows = (*_table([p.numel() for p in params]), [_addresses(xs) for xs in lists])
+    rows = (_starts([p.numel() for p in params]), [_addresses(xs) for xs in lists])
     _call("adam", params[0].dtype, rows, torch.tensor([float(t) for t in steps], dtype=torch.float64),
           0, lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
           decoupled_weight_decay=decoupled_weight_decay, amsgrad=amsgrad, maximize=maximize)  # fmt: skip
@@ -434,7 +436,7 @@ def adamax_flat_(
     _bias_corrections(steps, beta1, beta2)
     lists = [params, grads, exp_avgs, exp_infs]
     _check(params, [t for xs in lists for t in xs])
-    rows = (*_table([p.numel() for p in params]), [_addresses(xs) for xs in lists])
+    rows = (_starts([p.numel() for p in params]), [_addresses(xs) for xs in lists])
     _call("adamax", params[0].dtype, rows, torch.tensor([float(t) for t in steps], dtype=torch.float64),
           0, lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
           eps_in_max=eps_in_max, maximize=maximize)  # fmt: skip
@@ -473,7 +475,7 @@ class FlatState:
         # torch keeps 'step' as float32 (float64 only when that is the default dtype)
         step_dtype = torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
         self.steps = torch.zeros(len(params), dtype=step_dtype)
-        self.numel, self.start = _table(sizes)
+        self.start = _starts(sizes)
         self.views = []
         for i, p in enumerate(params):
             state = opt.state[p]
@@ -556,7 +558,7 @@ def optimizer_step_(opt: torch.optim.Optimizer, group: dict, kind: str) -> None:
                 raise RuntimeError("the flat Adam step needs contiguous gradients; call "
                                    "p.grad = p.grad.contiguous() or use impl='foreach'")  # fmt: skip
         addr = [flat.p_table, _addresses(grads), *flat.state_addr]
-        _call(kind, flat.dtype, (flat.numel, flat.start, addr), flat.steps, 1, **hyper)
+        _call(kind, flat.dtype, (flat.start, addr), flat.steps, 1, **hyper)
     if plan["rest"] or plan["waiting"]:
         from .fast import optimizer_step_ as per_tensor_step_
 
