@@ -54,10 +54,32 @@ def update() -> int:
     status = gettext()
     if status:
         return status
-    return subprocess.call([sys.executable, "-m", "sphinx_intl", "update",
-                            "--pot-dir", str(BUILD / "gettext"),
-                            "--locale-dir", str(LOCALES), "--language", LANGUAGE,
-                            "--line-width", "-1"])
+    status = subprocess.call([sys.executable, "-m", "sphinx_intl", "update",
+                              "--pot-dir", str(BUILD / "gettext"),
+                              "--locale-dir", str(LOCALES), "--language", LANGUAGE,
+                              "--line-width", "-1"])
+    for po in (LOCALES / LANGUAGE / "LC_MESSAGES").rglob("*.po"):
+        drop_format_flags(po)
+    return status
+
+
+FORMAT_FLAGS = {"python-format", "python-brace-format", "no-python-format",
+                "no-python-brace-format"}
+
+
+def drop_format_flags(po: Path) -> None:
+    """Babel marks prose such as "90% of" or "{glue:text}`x`" as a Python format string, and
+    `msgfmt -c` then rejects a Korean translation that cannot repeat the pattern; no message of
+    the book is a format string, so the flags go."""
+    lines = []
+    for line in po.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#,"):
+            flags = [f.strip() for f in line[2:].split(",") if f.strip() not in FORMAT_FLAGS]
+            if not flags:
+                continue
+            line = "#, " + ", ".join(flags)
+        lines.append(line)
+    po.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def html() -> int:
