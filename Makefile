@@ -16,10 +16,11 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $@
 
 # jupyter-cache keys each notebook on its own code cells only; when the library or the results
-# the chapters read change, every notebook must run again, so the cache is dropped.
+# the chapters read change, every notebook must run again, so the cache is dropped, and with it
+# the saved Sphinx environments, which would otherwise keep every unchanged page as it was.
 LIBSTAMP := _build/.adamlab-inputs-stamp
 $(LIBSTAMP): $(shell find src results benchmarks/results -name '*.py' -o -name '*.json' 2>/dev/null)
-	rm -rf _build/.jupyter_cache
+	rm -rf _build/.jupyter_cache _build/.doctrees _build/.doctrees-ko _build/.doctrees-gettext
 	mkdir -p _build && touch $@
 
 # The Korean edition reads the English build's execution cache: nothing runs twice.
