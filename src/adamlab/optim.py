@@ -417,7 +417,8 @@ class Adam(_RuleOptimizer):
     ``decoupled_weight_decay=True`` makes it AdamW, as in torch;
     ``bias_correction=False`` removes both corrections: the ablation of Section 6.4.
     ``impl`` picks the code path (see :mod:`adamlab.fast`): ``"reference"`` calls the rule per
-    tensor; ``"inplace"``, ``"foreach"`` (the default) and ``"compiled"`` compute the same
+    tensor; ``"inplace"``, ``"foreach"`` (the default), ``"compiled"`` and ``"flat"`` (one
+    pass over one buffer per group, :mod:`adamlab.flat`; needs a C compiler) compute the same
     numbers faster. ``foreach=False`` without ``impl`` means ``"reference"``.
     """
 
