@@ -299,6 +299,26 @@ MARK_HANGUL = r"""async (family) => {
 }"""
 
 
+def hangul_fonts(context, page, script: str, attribute: str) -> tuple[dict, list]:
+    """Run ``script``, which marks elements with ``attribute`` = their count of Hangul, then read
+    for each marked element: (that count, the glyphs the site's font drew in it, the fonts used)."""
+    state = page.evaluate(script, KOREAN_FONT)
+    cdp = context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+    nodes = cdp.send("DOM.querySelectorAll", {"nodeId": root, "selector": f"[{attribute}]"})
+    drawn = []
+    for node in nodes["nodeIds"]:
+        attributes = cdp.send("DOM.getAttributes", {"nodeId": node})["attributes"]
+        expected = int(dict(zip(attributes[::2], attributes[1::2], strict=True))[attribute])
+        fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+        ours = sum(f["glyphCount"] for f in fonts
+                   if f["isCustomFont"] and f["familyName"] == KOREAN_FONT)
+        drawn.append((expected, ours, [f["familyName"] for f in fonts]))
+    return state, drawn
+
+
 def test_korean_renders_with_the_sites_font(browser, base_url):
     """Every Hangul syllable of the glossary is drawn with the font the site serves."""
     glossary = next((p for p in PAGES if p.endswith("glossary.html")), None)
@@ -312,20 +332,7 @@ def test_korean_renders_with_the_sites_font(browser, base_url):
             if r.url.split("?")[0].endswith(KOREAN_FONT_FILE) else None)
     try:
         page.goto(base_url + glossary, wait_until="load")
-        state = page.evaluate(MARK_HANGUL, KOREAN_FONT)
-        cdp = context.new_cdp_session(page)
-        cdp.send("DOM.enable")
-        cdp.send("CSS.enable")
-        root = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
-        nodes = cdp.send("DOM.querySelectorAll", {"nodeId": root, "selector": "[data-hangul]"})
-        drawn = []
-        for node in nodes["nodeIds"]:
-            attributes = cdp.send("DOM.getAttributes", {"nodeId": node})["attributes"]
-            expected = int(dict(zip(attributes[::2], attributes[1::2]))["data-hangul"])
-            fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
-            ours = sum(f["glyphCount"] for f in fonts
-                       if f["isCustomFont"] and f["familyName"] == KOREAN_FONT)
-            drawn.append((expected, ours, [f["familyName"] for f in fonts]))
+        state, drawn = hangul_fonts(context, page, MARK_HANGUL, "data-hangul")
     finally:
         context.close()
 

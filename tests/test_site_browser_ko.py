@@ -28,6 +28,7 @@ from test_site_browser import (  # noqa: F401  (browser, base_url: fixtures used
     SITE,
     base_url,
     browser,
+    hangul_fonts,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -159,20 +160,7 @@ def _hangul_drawn(browser, url) -> tuple[dict, list]:
     page = context.new_page()
     try:
         _goto(page, url)
-        state = page.evaluate(MARK_HANGUL_ELEMENTS, KOREAN_FONT)
-        cdp = context.new_cdp_session(page)
-        cdp.send("DOM.enable")
-        cdp.send("CSS.enable")
-        root = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
-        nodes = cdp.send("DOM.querySelectorAll", {"nodeId": root, "selector": "[data-hangul-own]"})
-        drawn = []
-        for node in nodes["nodeIds"]:
-            attributes = cdp.send("DOM.getAttributes", {"nodeId": node})["attributes"]
-            expected = int(dict(zip(attributes[::2], attributes[1::2]))["data-hangul-own"])
-            fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
-            ours = sum(f["glyphCount"] for f in fonts
-                       if f["isCustomFont"] and f["familyName"] == KOREAN_FONT)
-            drawn.append((expected, ours, [f["familyName"] for f in fonts]))
+        state, drawn = hangul_fonts(context, page, MARK_HANGUL_ELEMENTS, "data-hangul-own")
     finally:
         context.close()
     return state, drawn
