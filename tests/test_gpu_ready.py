@@ -272,6 +272,22 @@ def test_cli_allow_subset_names_the_scale(tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "tiny" / "quick").exists()
 
 
+def test_allow_subset_keeps_a_scale_that_fits_the_part_present(tmp_path, monkeypatch):
+    x = torch.rand(120, 10)
+    data = SimpleNamespace(x_train=x, y_train=(x[:, 0] > 0.5).long(),
+                           info={"complete": False, "notes": "part"})
+    monkeypatch.setattr(sweep, "_load", lambda name, root: data)
+    fig = specs.Figure(name="tiny", title="tiny", dataset="syn", model="logreg",
+                       model_kw={"d_in": 10, "n_classes": 2}, batch_size=60,
+                       curves=(specs.Curve("Adam", "Adam", grid={"quick": {"lr": (0.1,)}}),),
+                       scales={"quick": specs.Scale(epochs=1, seeds=(0,), n_train=120)})
+    monkeypatch.setitem(specs.FIGURES, "tiny", fig)
+    assert cli.main(["run", "tiny", "--out", str(tmp_path), "--quiet", "--allow-subset"]) == 0
+    (res,) = (tmp_path / "tiny" / "quick").glob("*.json")
+    assert "-subset-" not in res.name
+    assert not (tmp_path / "tiny" / "quick-subset").exists()
+
+
 # ----------------------------------------------------------------- item 8: durable, exclusive
 
 def test_atomic_writes_sync_the_file_and_its_folder(tmp_path, monkeypatch):

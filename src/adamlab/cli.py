@@ -99,12 +99,18 @@ def _tuned(folder: Path) -> dict | None:
 
 
 def _on_subset(fig, args) -> bool:
-    """--allow-subset and this figure's data are only part of the dataset (never paper scale):
-    its runs then carry data="subset" (new ids) and live in '<scale>-subset'."""
+    """--allow-subset, this figure's data are only part of the dataset, and some run of the
+    scale asks for more than is present: its runs then carry data="subset" (new ids) and live
+    in '<scale>-subset' (never paper scale). A scale that fits the part present (Fig. 3's cpu
+    scale on the offline CIFAR-10 subset) keeps its own store and ids."""
     if not args.allow_subset:
         return False
     from .experiments import sweep
-    return sweep._load(fig.dataset, args.data_dir).info.get("complete", True) is False
+    data = sweep._load(fig.dataset, args.data_dir)
+    if data.info.get("complete", True) is not False:
+        return False
+    n = len(data.x_train)
+    return any(c.n_train is None or c.n_train > n for c in fig.runs(args.scale))
 
 
 def _subset_runs(cfgs, fig, args):
