@@ -289,3 +289,37 @@ def check_ema(page) -> list[str]:
             if not _close(js, py):
                 problems.append(f"EMA {label}, beta {beta}: differs from adamlab.ema")
     return problems
+
+
+JS_BIAS = """([grads, settings]) => settings.map(([b1, b2]) => {
+  const squares = grads.map(g => g * g), ones = grads.map(() => [1.0]);
+  const hp = {lr: 1.0, beta1: b1, beta2: b2, eps: 0.0};
+  return [adamlab.ema(squares, b2), adamlab.ema(squares, b2, true),
+          adamlab.traceUpdates("Adam (no bias correction)", ones, hp).map(u => Math.abs(u[0])),
+          adamlab.traceUpdates("Adam", ones, hp).map(u => Math.abs(u[0]))];
+})"""
+BIAS_SETTINGS = [(0.9, 0.999), (0.0, 0.5), (0.5, 0.9), (0.99, 0.9999), (0.9, 0.99)]
+
+
+def check_bias(page, settings=BIAS_SETTINGS, steps: int = 3000) -> list[str]:
+    """The bias-correction figure's curves, as the browser computes them, against
+    analysis.bias_correction_curves: moving averages and both Adam rules on a constant gradient."""
+    from adamlab.figures import analysis
+
+    grads = analysis.bias_correction_gradients(steps)
+    got = page.evaluate(JS_BIAS, [grads.tolist(), [list(s) for s in settings]])
+    return bias_problems(settings, got, steps)
+
+
+def bias_problems(settings, got, steps: int = 3000) -> list[str]:
+    from adamlab.figures import analysis
+
+    problems = []
+    names = ("raw", "corrected", "uncorrected steps", "corrected steps")
+    for (b1, b2), curves in zip(settings, got, strict=True):
+        python = analysis.bias_correction_curves(b2, b1, steps)[1:]
+        for name, js, py in zip(names, curves, python, strict=True):
+            if not _close(js, py):
+                problems.append(f"bias figure, beta1 {b1}, beta2 {b2}: {name} differ from adamlab")
+    return problems
+

@@ -4,8 +4,9 @@ book/_static/adamlab-rules.js is loaded into a blank page of headless Chromium (
 needed) and compared with adamlab (tests/live_compare.py says how): every rule on every
 landscape for several settings of every knob (learning rate, beta1, beta2, eps, steps, start),
 step by step and as whole paths, to 1e-9; the landscapes' values and gradients; the rules'
-defaults and knob names; the moving averages of the EMA figure. tests/test_site_browser.py runs
-the same checks on the file as the built site serves it and on what its live figures draw.
+defaults and knob names; the moving averages of the EMA figure; the curves of the
+bias-correction figure. tests/test_site_browser.py runs the same checks on the file as the
+built site serves it and on what its live figures draw.
 """
 
 from __future__ import annotations
@@ -54,6 +55,24 @@ def test_every_rule_every_landscape_every_knob(page):
 
 def test_moving_averages(page):
     assert live_compare.check_ema(page) == []
+
+
+def test_bias_correction_curves(page):
+    assert live_compare.check_bias(page) == []
+
+
+def test_a_wrong_bias_correction_is_caught(page):
+    """The bias figure's check can fail: a v-hat corrected with beta2^(t-1) is found out."""
+    page.evaluate("""() => {
+      adamlab._ema = adamlab.ema;
+      adamlab.ema = (xs, b, bc = false) => bc
+        ? adamlab._ema(xs, b).map((m, i) => m / (1 - b ** i)) : adamlab._ema(xs, b);
+    }""")
+    try:
+        problems = live_compare.check_bias(page, settings=[(0.9, 0.999)], steps=50)
+    finally:
+        page.evaluate("() => { adamlab.ema = adamlab._ema; }")
+    assert problems == ["bias figure, beta1 0.9, beta2 0.999: corrected differ from adamlab"]
 
 
 def test_a_wrong_rule_is_caught(page):

@@ -404,6 +404,7 @@ def _state_matches_python(state) -> list[str]:
 
 EXPLORER_PAGE = "book/related/explorer.html"
 EMA_PAGE = "book/background/ema.html"
+BIAS_PAGE = "book/adam/bias_correction.html"
 
 
 def test_live_explorer_draws_what_adamlab_computes(browser, base_url):
@@ -509,7 +510,42 @@ def test_live_ema_draws_what_adamlab_computes(browser, base_url):
     assert not problems, "\n".join(problems[:20])
 
 
-@pytest.mark.parametrize("page_name,kind", [(EXPLORER_PAGE, "explorer"), (EMA_PAGE, "ema")])
+def test_live_bias_correction_draws_what_adamlab_computes(browser, base_url):
+    """Both sliders of the bias-correction figure drive it, and what it draws is adamlab's."""
+    import live_compare
+
+    context, page, errors, foreign = _live_page(browser, base_url, BIAS_PAGE, "bias")
+    problems = []
+    try:
+        problems += live_compare.check_bias(page)
+        _screenshot(page, "bias", 1200)
+        root = page.locator('.adamlive[data-figure="bias"]')
+        assert root.locator(".adamlive-static img").is_hidden(), "the static picture still shows"
+        beta1, beta2 = root.locator('input[type="range"]').all()
+        seen = set()
+        for slider, keys in [(beta2, ["End"]), (beta1, ["Home"]), (beta2, ["Home"]),
+                             (beta1, ["End"]), (beta2, ["ArrowRight"] * 3)]:
+            slider.focus()
+            for key in keys:
+                page.keyboard.press(key)
+            s = page.evaluate(LIVE_STATE, "bias")
+            seen.add((s["beta1"], s["beta2"]))
+            shown = [float(o.text_content()) for o in root.locator(".adamlive-knob output").all()]
+            if shown != [s["beta1"], s["beta2"]]:
+                problems.append(f"the sliders show {shown} but it drew {s['beta1'], s['beta2']}")
+            curves = [s[k] for k in ("raw", "corrected", "uncorrectedSteps", "correctedSteps")]
+            problems += live_compare.bias_problems([(s["beta1"], s["beta2"])], [curves])
+        if len(seen) != 5:
+            problems.append(f"five moves drew only {len(seen)} settings: {seen}")
+    finally:
+        context.close()
+    problems += [f"console errors: {errors}"] * bool(errors)
+    problems += [f"requests off the site: {foreign}"] * bool(foreign)
+    assert not problems, "\n".join(problems[:20])
+
+
+@pytest.mark.parametrize("page_name,kind", [(EXPLORER_PAGE, "explorer"), (EMA_PAGE, "ema"),
+                                            (BIAS_PAGE, "bias")])
 def test_live_figure_fits_a_phone(browser, base_url, page_name, kind):
     """At phone width the figure is no wider than the screen, and its first canvas is drawn."""
     context, page, errors, _ = _live_page(browser, base_url, page_name, kind, width=390)

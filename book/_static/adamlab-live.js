@@ -2,7 +2,7 @@
  *
  * Every number drawn comes from adamlab-rules.js (the library's rules, landscapes and moving
  * averages, checked against the Python); this file only reads the controls and draws. A figure
- * is a <div class="adamlive" data-figure="explorer|ema" data-config="{...}"> written by
+ * is a <div class="adamlive" data-figure="explorer|ema|bias" data-config="{...}"> written by
  * adamlab.figures.live in the chapter; its static picture stays for print and for readers without
  * JavaScript. After each redraw the figure's element holds what it drew in `.adamliveState`
  * (read by tests/test_site_browser.py).
@@ -76,7 +76,7 @@
     };
   }
 
-  function axes(ctx, fr, xticks, yticks, xlabel, ylabel, yfmt = fmt) {
+  function axes(ctx, fr, xticks, yticks, xlabel, ylabel, yfmt = fmt, xfmt = fmt) {
     ctx.save();
     ctx.strokeStyle = "#444";
     ctx.fillStyle = "#222";
@@ -85,7 +85,7 @@
     ctx.font = "11px sans-serif";
     ctx.textAlign = "center";
     ctx.textBaseline = "top";
-    for (const x of xticks) ctx.fillText(fmt(x), fr.px(x), fr.margin.t + fr.h + 3);
+    for (const x of xticks) ctx.fillText(xfmt(x), fr.px(x), fr.margin.t + fr.h + 3);
     ctx.textAlign = "right";
     ctx.textBaseline = "middle";
     for (const y of yticks) ctx.fillText(yfmt(y), fr.margin.l - 3, fr.py(y));
@@ -404,9 +404,113 @@
     return redraw;
   }
 
+  // --- the bias-correction figure (analysis.draw_bias_correction) ----------------------------
+
+  const decade = (k) => String(10 ** k);  // a tick at log10 = k, labelled with its value
+
+  // A legend in the top right corner of the plot area: [label, color, dashed] per line.
+  function legend(ctx, fr, entries) {
+    ctx.save();
+    ctx.font = "11px sans-serif";
+    const width = Math.max(...entries.map(([label]) => ctx.measureText(label).width)) + 34;
+    const x = fr.margin.l + fr.w - width - 4;
+    ctx.fillStyle = "rgba(255, 255, 255, 0.85)";
+    ctx.fillRect(x, fr.margin.t + 4, width, 16 * entries.length + 4);
+    entries.forEach(([label, color, dashed], k) => {
+      const y = fr.margin.t + 14 + 16 * k;
+      ctx.setLineDash(dashed ? [4, 3] : []);
+      polyline(ctx, [[x + 4, y], [x + 26, y]], color, 2);
+      ctx.setLineDash([]);
+      ctx.fillStyle = "#222";
+      ctx.textBaseline = "middle";
+      ctx.fillText(label, x + 30, y);
+    });
+    ctx.restore();
+  }
+
+  function biasFigure(root, config) {
+    const squares = config.grads.map((g) => g * g);
+    const ones = config.grads.map(() => [1.0]);
+    const steps = squares.length;
+    const live = el("div", { class: "adamlive-live" });
+    const beta1 = slider("β1", config.beta1_values, config.beta1, redraw);
+    const beta2 = slider("β2", config.beta2_values, config.beta2, redraw);
+    const momentCanvas = el("canvas", { role: "img" });
+    const stepCanvas = el("canvas", { role: "img" });
+    const status = el("p", { class: "adamlive-status", "aria-live": "polite" });
+    live.append(el("div", { class: "adamlive-controls adamlive-inline" }, beta1.wrap, beta2.wrap),
+      el("div", { class: "adamlive-plots" },
+        el("div", { class: "adamlive-panel" }, momentCanvas), el("div", { class: "adamlive-panel" }, stepCanvas)),
+      status);
+    root.append(live);
+    const logT = Array.from({ length: steps }, (_, i) => Math.log10(i + 1));
+    const xTop = Math.log10(steps);
+    const xticks = [0, 1, 2, 3].filter((k) => k <= xTop);
+
+    function clipped(c, fr, draw) {
+      c.save();
+      c.beginPath();
+      c.rect(fr.margin.l, fr.margin.t, fr.w, fr.h);
+      c.clip();
+      draw();
+      c.restore();
+    }
+
+    function redraw() {
+      const b1 = beta1.value();
+      const b2 = beta2.value();
+      const raw = lab.ema(squares, b2);
+      const corrected = lab.ema(squares, b2, true);
+      const hp = { lr: 1.0, beta1: b1, beta2: b2, eps: 0.0 };
+      const uncorrectedSteps = lab.traceUpdates("Adam (no bias correction)", ones, hp).map((u) => Math.abs(u[0]));
+      const correctedSteps = lab.traceUpdates("Adam", ones, hp).map((u) => Math.abs(u[0]));
+
+      // Left: the second moment with and without correction, log-scale steps.
+      const c1 = setupCanvas(momentCanvas, 0.7);
+      const fr = frame(c1.width, c1.height, [0, xTop], [0, 2 * config.truth]);
+      clipped(c1.ctx, fr, () => {
+        c1.ctx.setLineDash([4, 3]);
+        polyline(c1.ctx, [[fr.px(0), fr.py(config.truth)], [fr.px(xTop), fr.py(config.truth)]], "#000", 1);
+        c1.ctx.setLineDash([]);
+        polyline(c1.ctx, raw.map((v, i) => [fr.px(logT[i]), fr.py(v)]), "#1f77b4");
+        polyline(c1.ctx, corrected.map((v, i) => [fr.px(logT[i]), fr.py(v)]), "#ff7f0e");
+      });
+      axes(c1.ctx, fr, xticks, ticks(0, 2 * config.truth), "step t", "second moment", fmt, decade);
+      legend(c1.ctx, fr, [["uncorrected v_t", "#1f77b4"], ["corrected v̂_t", "#ff7f0e"], ["E[g²]", "#000", true]]);
+
+      // Right: |step| / alpha on a constant gradient, log-log.
+      const c2 = setupCanvas(stepCanvas, 0.7);
+      const lo = Math.log10(0.3);
+      const hi = Math.log10(300);
+      const fr2 = frame(c2.width, c2.height, [0, xTop], [lo, hi]);
+      const ly = (v) => fr2.py(Math.log10(Math.max(v, 1e-300)));
+      clipped(c2.ctx, fr2, () => {
+        polyline(c2.ctx, uncorrectedSteps.map((v, i) => [fr2.px(logT[i]), ly(v)]), "#1f77b4");
+        c2.ctx.setLineDash([5, 4]);
+        polyline(c2.ctx, correctedSteps.map((v, i) => [fr2.px(logT[i]), ly(v)]), "#000");
+        c2.ctx.setLineDash([]);
+      });
+      axes(c2.ctx, fr2, xticks, [0, 1, 2], "step t", "|Δ_t| / α", decade, decade);
+      legend(c2.ctx, fr2, [["no correction", "#1f77b4"], ["with correction", "#000", true]]);
+
+      const peak = uncorrectedSteps.reduce((best, v, i) => (v > uncorrectedSteps[best] ? i : best), 0);
+      const drift = Math.max(...correctedSteps.map((v) => Math.abs(v - 1)));
+      const tenth = Math.min(10, steps) - 1;
+      status.textContent = `β1 = ${b1}, β2 = ${b2}. Second moment at step ${tenth + 1}: ` +
+        `uncorrected ${raw[tenth].toFixed(3)}, corrected ${corrected[tenth].toFixed(3)} ` +
+        `(true E[g²] = ${config.truth}). Step on a constant gradient: uncorrected, ` +
+        `${uncorrectedSteps[0].toFixed(3)} α at step 1 and at most ${uncorrectedSteps[peak].toFixed(3)} α ` +
+        `(step ${peak + 1}); corrected, within ${drift.toExponential(1)} of α at every step.`;
+      momentCanvas.setAttribute("aria-label", `The uncorrected (blue) and corrected (orange) moving average of a noisy squared gradient over ${steps} steps, log-scale steps, against its true mean ${config.truth} (dashed).`);
+      stepCanvas.setAttribute("aria-label", `Adam's step on a constant gradient, in units of α, without correction (blue) and with it (dashed), log-log.`);
+      root.adamliveState = { beta1: b1, beta2: b2, raw, corrected, uncorrectedSteps, correctedSteps };
+    }
+    return redraw;
+  }
+
   // --- start every figure of the page ------------------------------------------------------
 
-  const FIGURES = { explorer: explorerFigure, ema: emaFigure };
+  const FIGURES = { explorer: explorerFigure, ema: emaFigure, bias: biasFigure };
 
   function start(root) {
     const make = FIGURES[root.dataset.figure];

@@ -234,6 +234,19 @@
     return path;
   }
 
+  // analysis.trace_updates: feed the gradients (one array per step) to one rule, from the rule's
+  // zero state; the updates, one per gradient. Only for rules that do not read the parameter.
+  function traceUpdates(rule, grads, hyper) {
+    if (typeof rule === "string") rule = RULES[rule];
+    if (rule.needsParam) throw new Error("traceUpdates: this rule reads the parameter; use run");
+    let state = rule.init(grads[0]);
+    return grads.map((g) => {
+      let update;
+      [update, state] = rule.step(g, state, hyper);
+      return update;
+    });
+  }
+
   // ---------------------------------------------------------------------------------------
   // The explorer's knobs (explorer.py): one set drives every rule, under the rule's own names
   // ---------------------------------------------------------------------------------------
@@ -288,6 +301,7 @@
   }
 
   global.adamlab = {
-    RULES, LANDSCAPES, OWN_EPS, run, knobNames, hyperparameters, trajectory, ema, emaWeights,
+    RULES, LANDSCAPES, OWN_EPS, run, traceUpdates, knobNames, hyperparameters, trajectory, ema,
+    emaWeights,
   };
 })(typeof window !== "undefined" ? window : globalThis);

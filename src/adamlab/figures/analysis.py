@@ -406,6 +406,11 @@ def adam_state_from_torch(optimizer, param) -> rules.AdamState:
 # --------------------------------------------------------------------------------------
 
 
+def bias_correction_gradients(steps: int = 3000, seed: int = 0) -> np.ndarray:
+    """The noisy gradients of the bias-correction figure: mean 1, sd 0.5, so E[g^2] = 1.25."""
+    return 1.0 + 0.5 * np.random.default_rng(seed).standard_normal(steps)
+
+
 def bias_correction_curves(beta2: float, beta1: float = 0.9, steps: int = 3000, seed: int = 0):
     """What the bias-correction slider draws, as data.
 
@@ -414,8 +419,7 @@ def bias_correction_curves(beta2: float, beta1: float = 0.9, steps: int = 3000, 
     without the correction.
     """
     _check_betas(beta1, beta2)
-    rng = np.random.default_rng(seed)
-    g = 1.0 + 0.5 * rng.standard_normal(steps)
+    g = bias_correction_gradients(steps, seed)
     t = np.arange(1, steps + 1)
     raw = np.empty(steps)
     acc = 0.0

@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt
 
 from ..landscapes import LANDSCAPES
 from ..rules import RULES
-from . import ema_explorer, explorer
+from . import analysis, ema_explorer, explorer
 
 # The knobs' positions. Learning rate and epsilon span decades, and the betas matter through
 # 1 - beta, so every slider steps through values spaced evenly on a log scale.
@@ -82,3 +82,25 @@ def ema_figure(stream, truth: float, beta: float = 0.999, t: int = 20):
            "far; right, the squared gradients as grey dots, the raw average (red) below the true "
            "value and the corrected average (green) near it.")
     return _container("ema", config, _png(fig), alt, "Moving-average explorer")
+
+
+# The bias-correction figure's beta2 runs to 0.9999, where the uncorrected steps are largest;
+# its beta1 stays below 1, where the step on a constant gradient is defined.
+BIAS_BETA1_VALUES = [0.0, 0.5, 0.8, 0.9, 0.95, 0.99]
+BIAS_BETA2_VALUES = [0.5, 0.8, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999]
+
+
+def bias_correction_figure(beta2: float = 0.999, beta1: float = 0.9, steps: int = 3000):
+    """The live bias-correction figure (``analysis.draw_bias_correction``) over beta1 and beta2:
+    the browser gets the noisy gradients and runs the EMA and the two Adam rules itself."""
+    grads = analysis.bias_correction_gradients(steps)
+    config = {"grads": grads.tolist(), "truth": 1.25, "beta1": beta1, "beta2": beta2,
+              "beta1_values": BIAS_BETA1_VALUES, "beta2_values": BIAS_BETA2_VALUES}
+    fig = plt.figure(figsize=(9, 3.2))
+    analysis.draw_bias_correction(fig, beta2, beta1, steps)
+    alt = (f"For beta1 {beta1:g} and beta2 {beta2:g}: left, the uncorrected second moment of a "
+           "noisy gradient climbing from zero toward 1.25 while the corrected one sits near 1.25 "
+           "from the start; right, the uncorrected step on a constant gradient, which starts at "
+           "(1 - beta1) / sqrt(1 - beta2) times alpha, against the corrected step, flat at alpha.")
+    return _container("bias", config, _png(fig), alt, "Bias-correction explorer")
+
