@@ -97,6 +97,28 @@ static inline __attribute__((always_inline)) void adamax_span_SUF(
     }
 }
 
+/* The step count t of tensor k for this update: steps[k] raised by one first if advance. */
+static inline double step_count_SUF(void *steps, int steps_double, int advance, int64_t k)
+{
+    double t = steps_double ? ((double *)steps)[k] : ((float *)steps)[k];
+    if (advance) {
+        t += 1;
+        if (steps_double) ((double *)steps)[k] = t; else ((float *)steps)[k] = (float)t;
+    }
+    return t;
+}
+
+/* The first of the nseg tensors that ends after element lo (binary search over start). */
+static inline int64_t first_tensor_SUF(const int64_t *start, int64_t nseg, int64_t lo)
+{
+    int64_t a = 0, b = nseg;
+    while (a < b) {
+        const int64_t mid = (a + b) / 2;
+        if (start[mid + 1] <= lo) a = mid + 1; else b = mid;
+    }
+    return a;
+}
+
 /* One step for a table of nseg tensors. Row k: the tensor's elements are numbers start[k] to
    start[k + 1] - 1 of all the tensors laid end to end, and its addresses are p[k], g[k], m[k],
    v[k] (and vmax[k]); g[k] == 0 means no gradient: the tensor is skipped and its step count
@@ -113,11 +135,7 @@ int adam_step_SUF(int64_t nseg, const int64_t *start, const uint64_t *pp,
     if (!c) return 1;
     for (int64_t k = 0; k < nseg; k++) {
         if (!gp[k]) continue;
-        double t = steps_double ? ((double *)steps)[k] : ((float *)steps)[k];
-        if (advance) {
-            t += 1;
-            if (steps_double) ((double *)steps)[k] = t; else ((float *)steps)[k] = (float)t;
-        }
+        const double t = step_count_SUF(steps, steps_double, advance, k);
         c[2 * k] = (scalar_t)(1 - pow(beta1, t));
         c[2 * k + 1] = (scalar_t)(1 - pow(beta2, t));
     }
@@ -130,12 +148,7 @@ int adam_step_SUF(int64_t nseg, const int64_t *start, const uint64_t *pp,
         const int64_t nth = omp_get_num_threads(), tid = omp_get_thread_num();
         /* this thread's share: elements lo..hi-1 of the tensors laid end to end */
         const int64_t lo = total * tid / nth, hi = total * (tid + 1) / nth;
-        int64_t a = 0, b = nseg;  /* binary search: the first tensor that ends after lo */
-        while (a < b) {
-            const int64_t mid = (a + b) / 2;
-            if (start[mid + 1] <= lo) a = mid + 1; else b = mid;
-        }
-        for (int64_t k = a; k < nseg && start[k] < hi; k++) {
+        for (int64_t k = first_tensor_SUF(start, nseg, lo); k < nseg && start[k] < hi; k++) {
             if (!gp[k]) continue;
             const int64_t s = lo > start[k] ? lo - start[k] : 0;
             const int64_t e = (hi < start[k + 1] ? hi : start[k + 1]) - start[k];
@@ -169,11 +182,7 @@ int adamax_step_SUF(int64_t nseg, const int64_t *start, const uint64_t *pp,
     if (!c) return 1;
     for (int64_t k = 0; k < nseg; k++) {
         if (!gp[k]) continue;
-        double t = steps_double ? ((double *)steps)[k] : ((float *)steps)[k];
-        if (advance) {
-            t += 1;
-            if (steps_double) ((double *)steps)[k] = t; else ((float *)steps)[k] = (float)t;
-        }
+        const double t = step_count_SUF(steps, steps_double, advance, k);
         c[k] = (scalar_t)(-(lr / (1 - pow(beta1, t))));  /* -(lr / (1 - beta1^t)) */
     }
     const int l2 = weight_decay != 0;
@@ -184,12 +193,7 @@ int adamax_step_SUF(int64_t nseg, const int64_t *start, const uint64_t *pp,
     {
         const int64_t nth = omp_get_num_threads(), tid = omp_get_thread_num();
         const int64_t lo = total * tid / nth, hi = total * (tid + 1) / nth;
-        int64_t a = 0, b = nseg;
-        while (a < b) {
-            const int64_t mid = (a + b) / 2;
-            if (start[mid + 1] <= lo) a = mid + 1; else b = mid;
-        }
-        for (int64_t k = a; k < nseg && start[k] < hi; k++) {
+        for (int64_t k = first_tensor_SUF(start, nseg, lo); k < nseg && start[k] < hi; k++) {
             if (!gp[k]) continue;
             const int64_t s = lo > start[k] ? lo - start[k] : 0;
             const int64_t e = (hi < start[k + 1] ? hi : start[k + 1]) - start[k];
