@@ -365,6 +365,17 @@ def test_grid_edges_flags_a_best_rate_at_either_end_of_its_grid():
     plt.close(fig)
 
 
+def test_the_tuning_seed_alone_chooses_the_setting():
+    """Settings are compared on the seeds they share (seed 0 after tune), so the extra seeds
+    run at the chosen rate cannot hand the choice to a rate that has one seed."""
+    res = [_result("Adam", 1e-3, 0.10), _result("Adam", 3e-4, 0.12)]
+    res += [_result("Adam", 1e-3, 0.16, seed=s) for s in (1, 2)]  # worse seeds at the choice
+    best = plot.best_settings(res)["Adam"]
+    assert best["setting"] == {"lr": 1e-3} and best["seeds"] == 3
+    assert best["final"] == pytest.approx(0.14)  # the chosen rate's mean over all its seeds
+    assert best["grid_final"] == pytest.approx([0.10, 0.12])  # compared on seed 0
+
+
 def test_scale_table_says_which_figures_have_paper_scale_results(tmp_path):
     data = synthetic()
     c = cfg(figure="fig1-mnist", log_vhat=False)

@@ -51,13 +51,24 @@ def group(results: list[dict]) -> dict[str, dict[str, list[dict]]]:
     return out
 
 
+def _mean_final(runs: list[dict], metric: str, seeds: set) -> float:
+    on = [r for r in runs if r["config"]["seed"] in seeds] or runs
+    return float(np.mean([_final(r, metric) for r in on]))
+
+
 def best_settings(results: list[dict], metric: str = "train_loss") -> dict[str, dict]:
-    """For each label, the setting whose mean final cost over its seeds is lowest."""
+    """For each label, the setting whose mean final cost is lowest, over the seeds that every
+    setting of the label has run: after ``tune`` (seed 0 on the grid) and ``run --tuned`` (more
+    seeds at the chosen setting) that is still seed 0, so the extra seeds cannot unmake the
+    choice they were run for. ``final`` is the chosen setting's mean over all its seeds."""
     best = {}
     for label, by_setting in group(results).items():
-        scored = sorted((float(np.mean([_final(r, metric) for r in runs])), key)
+        shared = set.intersection(*({r["config"]["seed"] for r in runs}
+                                    for runs in by_setting.values()))
+        scored = sorted((_mean_final(runs, metric, shared), key)
                         for key, runs in by_setting.items())
-        final, key = scored[0]
+        key = scored[0][1]
+        final = float(np.mean([_final(r, metric) for r in by_setting[key]]))
         best[label] = {"setting": json.loads(key), "final": final,
                        "seeds": len(by_setting[key]), "grid": [json.loads(k) for _, k in scored],
                        "grid_final": [f for f, _ in scored]}
