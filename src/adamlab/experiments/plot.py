@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
 import numpy as np
 
-from .sweep import load_results
+from .sweep import device_of, load_results
 
 COLORS = {"Adam": "#d62728", "AdaGrad": "#1f77b4", "SGDNesterov": "#2ca02c", "RMSProp": "#9467bd",
           "AdaDelta": "#8c564b", "L-BFGS": "#ff7f0e"}
@@ -320,7 +320,7 @@ def provenance_line(results: list[dict]) -> str:
     """Who ran it, where, with what: one line for a figure caption."""
     ordered = sorted(results, key=lambda r: r["finished"])
     p = ordered[-1]["provenance"]
-    devices = sorted({r["provenance"]["device"] for r in results})
+    devices = sorted({device_of(r) for r in results})
     commits = list(dict.fromkeys(r["provenance"]["git_commit"][:12] for r in ordered))
     commit = commits[0] if len(commits) == 1 else (
         f"{len(commits)} commits from {commits[0]} to {commits[-1]}")

@@ -255,6 +255,12 @@ def paper_results(name: str, root: str | os.PathLike | None = None) -> list[dict
 COMMITTED_SCALES = ("paper", "cpu")
 
 
+def device_of(result: dict) -> str:
+    """Where a run trained, as its provenance says ("cpu: x86_64, 1 thread"); results recorded
+    before the string agreed in number say "1 threads"."""
+    return result["provenance"]["device"].replace(", 1 threads", ", 1 thread")
+
+
 @dataclass
 class Shown:
     """The results a chapter shows for one figure, and how to name them."""
@@ -365,7 +371,7 @@ def scale_table(root: str | os.PathLike | None = None) -> str:
     for name, fig in specs.FIGURES.items():
         found = committed(name, root)
         if found is not None:
-            devices = " / ".join(sorted({r["provenance"]["device"] for r in found.results}))
+            devices = " / ".join(sorted({device_of(r) for r in found.results}))
             shown = found.label + (f" ({found.differs})" if found.differs else "")
             runs = (f"{len(found.results)} of {len(found.planned)} planned runs, seeds "
                     f"{', '.join(map(str, found.seeds))}; "

@@ -310,7 +310,8 @@ def _device_name(device: torch.device) -> str:
         return f"cuda: {torch.cuda.get_device_name(device)}"
     if device.type == "mps":
         return "mps"
-    return f"cpu: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+    n = torch.get_num_threads()
+    return f"cpu: {platform.processor() or platform.machine()}, {n} thread{'s' * (n != 1)}"
 
 
 def provenance(device: torch.device) -> dict:
