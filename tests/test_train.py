@@ -365,6 +365,20 @@ def test_grid_edges_flags_a_best_rate_at_either_end_of_its_grid():
     plt.close(fig)
 
 
+def test_draw_finals_shows_every_seed_of_each_chosen_setting():
+    res = [_result("Adam", 1e-3, f, seed=s) for s, f in ((0, 0.10), (1, 0.12), (2, 0.11))]
+    res += [_result("Adam", 1e-2, 0.5), _result("SGD", 0.1, 0.05)]
+    res += [_result("SGD", 0.1, 0.2, seed=1, status="diverged")]
+    fig, ax = plt.subplots()
+    finals = plot.draw_finals(ax, res)
+    assert finals["Adam"] == [0.10, 0.12, 0.11]
+    assert finals["SGD"][0] == 0.05 and math.isinf(finals["SGD"][1])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["Adam", "SGD"]  # lowest mean first
+    crosses = [ln for ln in ax.get_lines() if ln.get_marker() == "x"]
+    assert len(crosses) == 1 and crosses[0].get_ydata()[0] > 0.12  # the diverged seed, on top
+    plt.close(fig)
+
+
 def test_the_tuning_seed_alone_chooses_the_setting():
     """Settings are compared on the seeds they share (seed 0 after tune), so the extra seeds
     run at the chosen rate cannot hand the choice to a rate that has one seed."""

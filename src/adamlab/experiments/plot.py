@@ -168,6 +168,39 @@ def draw(ax, results: list[dict], x: str = "epoch", y: str = "train_loss", xmax=
     ax.legend(fontsize=8)
 
 
+def draw_finals(ax, results: list[dict], metric: str = "train_loss") -> dict[str, list[float]]:
+    """One panel: each label's final cost at its best setting, one dot per seed and a bar at
+    their mean, lowest mean first; a diverged seed is drawn at the top as a cross. Returns
+    label -> the finals drawn, in seed order."""
+    best, groups = best_settings(results, metric), group(results)
+    finals = {}
+    for label in groups:
+        runs = sorted(groups[label][json.dumps(best[label]["setting"], sort_keys=True)],
+                      key=lambda r: r["config"]["seed"])
+        finals[label] = [_final(r, metric) for r in runs]
+    order = sorted(finals, key=lambda k: np.mean(finals[k]))
+    finite = [v for vs in finals.values() for v in vs if math.isfinite(v)]
+    top = max(finite) * 1.5 if finite else 1.0
+    for i, label in enumerate(order):
+        vs = finals[label]
+        ok = [v for v in vs if math.isfinite(v)]
+        ax.plot([i] * len(ok), ok, "o", color=color(label), ms=5, alpha=0.8)
+        if len(ok) < len(vs):
+            ax.plot([i] * (len(vs) - len(ok)), [top] * (len(vs) - len(ok)), "x",
+                    color=color(label), ms=7)
+        if ok and len(ok) == len(vs):
+            ax.plot([i - 0.25, i + 0.25], [np.mean(ok)] * 2, color=color(label), lw=2)
+    ax.set_xticks(range(len(order)), order, rotation=30, ha="right", fontsize=8)
+    ax.set_yscale("log")
+    ax.set_ylabel("final training cost")
+    for axis in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
+        axis(mticker.FormatStrFormatter("%.3g"))
+    seeds = max(len(v) for v in finals.values()) if finals else 0
+    ax.set_title(f"final cost, a dot per seed (bar: mean of {seeds})", fontsize=9)
+    ax.grid(alpha=0.3, axis="y", which="both")
+    return finals
+
+
 def draw_grid(ax, results: list[dict], hyper: str = "lr", seed: int = 0,
               log: bool = True) -> None:
     """The tuning curves: final cost of each setting of ``hyper`` on one seed, per curve.
@@ -211,9 +244,14 @@ def _load(source) -> list[dict]:
 def plot_figure(name: str, source, report_epochs=None):
     """The figure for one spec name, from a store folder or a list of results."""
     results = _load(source)
-    if name.startswith("fig1") or name == "fig2-dropout":
+    if name == "fig2-dropout":
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), width_ratios=(1.6, 1))
+        draw(axes[0], results, log=True)
+        axes[0].set_title(results[0]["config"]["figure"])
+        draw_finals(axes[1], results)
+    elif name.startswith("fig1"):
         fig, ax = plt.subplots(figsize=(5.2, 3.8))
-        draw(ax, results, log=name == "fig2-dropout")
+        draw(ax, results)
         ax.set_title(results[0]["config"]["figure"])
         if name == "fig1-mnist":  # the paper's range: the first epoch's drop from ln 10 is off-chart
             ax.set_ylim(top=min(ax.get_ylim()[1], 0.8))
