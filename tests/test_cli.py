@@ -66,6 +66,23 @@ def test_run_skip_shard_tune_plot(tiny, tmp_path, capsys):
     assert png.stat().st_size > 10_000
 
 
+def test_labels_tune_one_curve_at_a_time(tiny, tmp_path, capsys):
+    out = str(tmp_path)
+    store = tmp_path / "tiny" / "quick"
+    assert cli.main(["tune", "tiny", "--out", out, "--labels", "AdaGrad"]) == 0
+    assert [p.name.split("-")[0] for p in store.glob("*-s0-*.json")] == ["AdaGrad"]
+    assert set(json.loads((store / "tuned.json").read_text())) == {"AdaGrad"}
+    assert cli.main(["tune", "tiny", "--out", out, "--labels", "Adam"]) == 0
+    assert set(json.loads((store / "tuned.json").read_text())) == {"Adam", "AdaGrad"}
+    capsys.readouterr()
+    assert cli.main(["run", "tiny", "--out", out, "--tuned", "--seeds", "0,1", "--quiet",
+                     "--labels", "Adam"]) == 0
+    assert "2 runs, 1 already finished, 1 to run" in capsys.readouterr().out
+    assert cli.main(["tune", "tiny", "--out", out, "--labels", "Adam,RMSProp"]) == 2
+    err = capsys.readouterr().err
+    assert "no curve 'RMSProp'" in err and "Adam, AdaGrad" in err
+
+
 def test_bad_input_gets_a_clear_message(tiny, tmp_path, capsys):
     assert cli.main(["run", "fig9", "--out", str(tmp_path)]) == 2
     assert "adamlab list" in capsys.readouterr().err

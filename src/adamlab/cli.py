@@ -98,6 +98,25 @@ def _tuned(folder: Path) -> dict | None:
     return {k: v["setting"] for k, v in read_result(path).items()}
 
 
+def _labels(text: str) -> list[str]:
+    labels = [t.strip() for t in text.split(",") if t.strip()]
+    if not labels:
+        raise argparse.ArgumentTypeError("give at least one label, e.g. --labels Adam")
+    return labels
+
+
+def _only_labels(cfgs, fig, args):
+    """The runs of the curves --labels names; an unknown label is an error that lists them."""
+    if not getattr(args, "labels", None):
+        return cfgs
+    known = [c.label for c in fig.curves]
+    unknown = [label for label in args.labels if label not in known]
+    if unknown:
+        raise ValueError(f"{fig.name} has no curve {', '.join(map(repr, unknown))}; its curves "
+                         f"are {', '.join(known)}")
+    return [c for c in cfgs if c.label in args.labels]
+
+
 def _on_subset(fig, args) -> bool:
     """--allow-subset, this figure's data are only part of the dataset, and some run of the
     scale asks for more than is present: its runs then carry data="subset" (new ids) and live
@@ -140,7 +159,7 @@ def cmd_run(args) -> int:
             src = Path(args.tuned_dir) if args.tuned_dir else _out(
                 argparse.Namespace(out=args.out, scale=scale))
             only = _tuned(sweep.store_dir(src, fig.name, args.tuned_from or scale_dir))
-        cfgs = fig.runs(args.scale, seeds=args.seeds, only=only)
+        cfgs = _only_labels(fig.runs(args.scale, seeds=args.seeds, only=only), fig, args)
         cfgs = sweep.shard(_subset_runs(cfgs, fig, args) if subset else cfgs, i, n)
         print(f"{fig.name} ({scale_dir}, shard {i}/{n}):", end=" ")
         sweep.run_sweep(cfgs, folder, progress=None if not args.quiet else False,
@@ -155,9 +174,12 @@ def cmd_tune(args) -> int:
     for fig in _figures(args.figure):
         subset = _on_subset(fig, args)
         folder = sweep.store_dir(_out(args), fig.name, args.scale + ("-subset" if subset else ""))
-        cfgs = fig.runs(args.scale, seeds=(args.seed,))
-        cfgs = _subset_runs(cfgs, fig, args) if subset else cfgs
-        results = sweep.run_sweep(cfgs, folder, **_sweep_kw(args))
+        grid = fig.runs(args.scale, seeds=(args.seed,))
+        grid = _subset_runs(grid, fig, args) if subset else grid
+        sweep.run_sweep(_only_labels(grid, fig, args), folder, **_sweep_kw(args))
+        # tuned.json holds every curve tuned so far, whichever --labels ran them
+        grid = {c.run_id for c in grid}
+        results = [r for r in sweep.load_results(folder) if r["id"] in grid]
         best = plot.best_settings(results)
         write_json_atomic(folder / "tuned.json", best)
         for label, b in best.items():
@@ -229,6 +251,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--nondeterministic", action="store_true", help=(
             "on CUDA, allow nondeterministic kernels (faster convolutions; a resumed run is "
             "then no longer bit-identical)"))
+        p.add_argument("--labels", type=_labels, help=(
+            "comma-separated curve labels (see `adamlab list`): only their runs, e.g. "
+            "'Adam,Adam+dropout' to tune the optimizer of interest first on a small machine; "
+            "the figure's claims wait for every curve"))
         if name == "run":
             p.add_argument("--seeds", type=_seeds,
                            help="comma-separated seeds (default: the scale's)")
