@@ -264,11 +264,12 @@ def plot_figure(name: str, source, report_epochs=None):
             axes[0].set_xlabel("epochs (L-BFGS: full-batch iterations)")
         draw(axes[1], results, x="wall", log=True)
     elif name == "fig3":
-        fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+        fig, axes = plt.subplots(1, 3, figsize=(13.5, 3.9), width_ratios=(1, 1, 0.75))
         draw(axes[0], results, x="batch_epoch", y="batch_loss", xmax=3, log=True)
         axes[0].set_title("first 3 epochs (minibatch cost)")
         draw(axes[1], results, log=True)
         axes[1].set_title("all epochs (training cost)")
+        draw_finals(axes[2], results)
     elif name == "fig4":
         fig = plot_fig4(results, report_epochs)
     else:
