@@ -31,7 +31,8 @@ book: $(STAMP) $(LIBSTAMP)
 	@echo "The book is built: open $(CURDIR)/_build/html/index.html (한국어: _build/html/ko/index.html)"
 
 # Extract the English text and update the Korean catalogs (locales/ko/LC_MESSAGES/*.po). The
-# messages come from the sources alone, so a cache stale for src/ changes is good enough here.
+# messages come from the sources alone, so a cache stale for src/ changes is good enough here;
+# a chapter that fails to run (no ADAMLAB_DATA, say) stops it before any catalog changes.
 po: $(STAMP)
 	$(PY) locales/build.py update
 

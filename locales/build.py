@@ -14,6 +14,8 @@ otherwise re-read every page each time the language changes.
 
 from __future__ import annotations
 
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -44,10 +46,42 @@ def sphinx(builder: str, outdir: Path, doctrees: Path, strict: bool = True, **ov
     return int(result or 0)
 
 
+class _Tee:
+    """A stream that also keeps what is written to it (Sphinx's warnings, here)."""
+
+    def __init__(self, stream):
+        self.stream, self.text = stream, []
+
+    def write(self, text):
+        self.text.append(text)
+        return self.stream.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
 def gettext() -> int:
     # A warning about the English pages (a failed glue format, a broken reference) is the English
-    # build's to report, with -W; it changes no message, so extraction goes on.
-    return sphinx("gettext", BUILD / "gettext", BUILD / ".doctrees-gettext", strict=False)
+    # build's to report, with -W; it changes no message, so extraction goes on. A notebook that
+    # failed to run is different: its glued figures and their captions are missing from the
+    # extracted messages, and `update` would delete their translations.
+    tee = _Tee(sys.stderr)
+    sys.stderr = tee
+    try:
+        status = sphinx("gettext", BUILD / "gettext", BUILD / ".doctrees-gettext", strict=False)
+    finally:
+        sys.stderr = tee.stream
+    failed = sorted(set(re.findall(r"(book/\S+?\.md): WARNING: Executing notebook failed",
+                                   "".join(tee.text))))
+    if failed:
+        # read these pages again next time, instead of their doctrees without the outputs
+        shutil.rmtree(BUILD / ".doctrees-gettext", ignore_errors=True)
+        print(f"\nThese chapters failed to run, so their messages are incomplete: "
+              f"{', '.join(failed)}. Fix the error shown above (a missing dataset: set "
+              "ADAMLAB_DATA) and run this again; the catalogs are left as they were.",
+              file=sys.stderr)
+        return 1
+    return status
 
 
 def update() -> int:

@@ -206,3 +206,26 @@ def test_wordless_messages():
     assert editions.has_words("학습률")
     # a reference's shown text is translated
     assert editions.has_words("$x$ ({ref}`first vs second order <background-second-order>`)")
+
+
+def test_a_chapter_that_failed_to_run_leaves_the_catalogs_alone(monkeypatch, tmp_path, capsys):
+    """Its glued captions are missing from the extracted messages; updating the catalogs from
+    them would delete their translations, so `update` stops before sphinx-intl runs."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("locales_build", ROOT / "locales" / "build.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+
+    def failing_sphinx(*args, **kwargs):
+        sys.stderr.write("\x1b[91m/x/book/experiments/cnn.md: WARNING: Executing notebook failed: "
+                         "CellExecutionError\x1b[39;49;00m\n")
+        return 0
+
+    monkeypatch.setattr(build, "sphinx", failing_sphinx)
+    monkeypatch.setattr(build, "BUILD", tmp_path)
+    monkeypatch.setattr(build.subprocess, "call", lambda *a, **k: pytest.fail("sphinx-intl ran"))
+    (tmp_path / ".doctrees-gettext").mkdir()
+    assert build.update() == 1
+    assert "book/experiments/cnn.md" in capsys.readouterr().err
+    assert not (tmp_path / ".doctrees-gettext").exists()  # the pages are read again next time
