@@ -139,6 +139,19 @@ def curve(runs: list[dict], x: str = "epoch", y: str = "train_loss"):
     return xs, ys.mean(0), ys.min(0), ys.max(0)
 
 
+def _plain(chooser: mticker.LogFormatter) -> mticker.Formatter:
+    """Label the ticks ``chooser`` labels, as plain numbers: "0.02", not "2e-02"."""
+    class Plain(mticker.FuncFormatter):
+        def set_axis(self, axis):
+            super().set_axis(axis)
+            chooser.set_axis(axis)
+
+        def set_locs(self, locs):
+            chooser.set_locs(locs)
+
+    return Plain(lambda y, pos: f"{y:g}" if chooser(y, pos) else "")
+
+
 def draw(ax, results: list[dict], x: str = "epoch", y: str = "train_loss", xmax=None,
          log: bool = False, labels=None) -> None:
     """One panel: each label's best setting, mean line and min-max band over seeds."""
@@ -161,6 +174,10 @@ def draw(ax, results: list[dict], x: str = "epoch", y: str = "train_loss", xmax=
             ax.fill_between(xs, lo, hi, color=color(label), alpha=0.2, lw=0)
     if log:
         ax.set_yscale("log")
+        # plain numbers ("2", "0.02") rather than "2 x 10^0" on the ticks of a short log range
+        ax.yaxis.set_major_formatter(_plain(mticker.LogFormatter()))
+        ax.yaxis.set_minor_formatter(_plain(mticker.LogFormatter(labelOnlyBase=False,
+                                                                 minor_thresholds=(1, 0.5))))
     ax.set_xlabel({"epoch": "epochs", "wall": "wall-clock seconds", "batch_epoch": "epochs",
                    "passes": "passes over the training set (gradient evaluations)"}[x])
     ax.set_ylabel("training cost")
