@@ -254,7 +254,9 @@ def test_a_run_asking_for_all_the_data_refuses_a_subset(tmp_path):
     assert "data" not in cfg().as_dict()  # unset, it leaves the hash (and every id) as it was
 
 
-def test_cli_allow_subset_names_the_scale(tmp_path, monkeypatch, capsys):
+def _tiny_on_a_subset(monkeypatch, n_train):
+    """Register figure "tiny" on data that are 120 examples of an incomplete dataset; its quick
+    scale asks for ``n_train`` of them (None: all of the dataset)."""
     x = torch.rand(120, 10)
     data = SimpleNamespace(x_train=x, y_train=(x[:, 0] > 0.5).long(),
                            info={"complete": False, "notes": "part"})
@@ -262,8 +264,12 @@ def test_cli_allow_subset_names_the_scale(tmp_path, monkeypatch, capsys):
     fig = specs.Figure(name="tiny", title="tiny", dataset="syn", model="logreg",
                        model_kw={"d_in": 10, "n_classes": 2}, batch_size=60,
                        curves=(specs.Curve("Adam", "Adam", grid={"quick": {"lr": (0.1,)}}),),
-                       scales={"quick": specs.Scale(epochs=1, seeds=(0,))})
+                       scales={"quick": specs.Scale(epochs=1, seeds=(0,), n_train=n_train)})
     monkeypatch.setitem(specs.FIGURES, "tiny", fig)
+
+
+def test_cli_allow_subset_names_the_scale(tmp_path, monkeypatch, capsys):
+    _tiny_on_a_subset(monkeypatch, n_train=None)
     assert cli.main(["run", "tiny", "--out", str(tmp_path), "--quiet"]) == 2
     assert "--allow-subset" in capsys.readouterr().err
     assert cli.main(["run", "tiny", "--out", str(tmp_path), "--quiet", "--allow-subset"]) == 0
@@ -273,15 +279,7 @@ def test_cli_allow_subset_names_the_scale(tmp_path, monkeypatch, capsys):
 
 
 def test_allow_subset_keeps_a_scale_that_fits_the_part_present(tmp_path, monkeypatch):
-    x = torch.rand(120, 10)
-    data = SimpleNamespace(x_train=x, y_train=(x[:, 0] > 0.5).long(),
-                           info={"complete": False, "notes": "part"})
-    monkeypatch.setattr(sweep, "_load", lambda name, root: data)
-    fig = specs.Figure(name="tiny", title="tiny", dataset="syn", model="logreg",
-                       model_kw={"d_in": 10, "n_classes": 2}, batch_size=60,
-                       curves=(specs.Curve("Adam", "Adam", grid={"quick": {"lr": (0.1,)}}),),
-                       scales={"quick": specs.Scale(epochs=1, seeds=(0,), n_train=120)})
-    monkeypatch.setitem(specs.FIGURES, "tiny", fig)
+    _tiny_on_a_subset(monkeypatch, n_train=120)
     assert cli.main(["run", "tiny", "--out", str(tmp_path), "--quiet", "--allow-subset"]) == 0
     (res,) = (tmp_path / "tiny" / "quick").glob("*.json")
     assert "-subset-" not in res.name
