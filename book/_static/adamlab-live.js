@@ -124,6 +124,16 @@
   // --- the trajectory explorer -------------------------------------------------------------
 
   // log10 of f - f(min) on a grid, shaded in bands between 16 quantiles: explorer._contour.
+  // Draws inside the plot area only, so lines leaving the axes' range stop at the frame.
+  function clipped(ctx, fr, draw) {
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(fr.margin.l, fr.margin.t, fr.w, fr.h);
+    ctx.clip();
+    draw();
+    ctx.restore();
+  }
+
   function shading(land, fr, step) {
     const nx = Math.ceil(fr.w / step);
     const ny = Math.ceil(fr.h / step);
@@ -273,17 +283,14 @@
       const ctx = c1.ctx;
       ctx.imageSmoothingEnabled = false;
       ctx.drawImage(state.shading.image, fr.margin.l, fr.margin.t, fr.w, fr.h);
-      ctx.save();
-      ctx.beginPath();
-      ctx.rect(fr.margin.l, fr.margin.t, fr.w, fr.h);
-      ctx.clip();
-      for (const n of names) {
-        const finite = paths[n].filter((p) => p.every(Number.isFinite));
-        polyline(ctx, finite.map(([x, y]) => [fr.px(x), fr.py(y)]), config.colors[n]);
-      }
-      marker(ctx, fr.px(L.minimum[0]), fr.py(L.minimum[1]), "star");
-      marker(ctx, fr.px(start[0]), fr.py(start[1]), "dot");
-      ctx.restore();
+      clipped(ctx, fr, () => {
+        for (const n of names) {
+          const finite = paths[n].filter((p) => p.every(Number.isFinite));
+          polyline(ctx, finite.map(([x, y]) => [fr.px(x), fr.py(y)]), config.colors[n]);
+        }
+        marker(ctx, fr.px(L.minimum[0]), fr.py(L.minimum[1]), "star");
+        marker(ctx, fr.px(start[0]), fr.py(start[1]), "dot");
+      });
       axes(ctx, fr, ticks(...xb), ticks(...yb), "x", "y");
 
       // Right: f - f(min) against the step, on a log scale.
@@ -294,16 +301,13 @@
       const fr2 = frame(c2.width, c2.height, [0, steps], [bottom, top]);
       const yt = ticks(bottom, top).filter((v) => Number.isInteger(v));
       const c = c2.ctx;
-      c.save();
-      c.beginPath();
-      c.rect(fr2.margin.l, fr2.margin.t, fr2.w, fr2.h);
-      c.clip();
-      for (const n of names) {
-        const pts = [];
-        gaps[n].forEach((g, k) => { if (Number.isFinite(g)) pts.push([fr2.px(k), fr2.py(Math.log10(Math.max(g, 1e-16)))]); });
-        polyline(c, pts, config.colors[n]);
-      }
-      c.restore();
+      clipped(c, fr2, () => {
+        for (const n of names) {
+          const pts = [];
+          gaps[n].forEach((g, k) => { if (Number.isFinite(g)) pts.push([fr2.px(k), fr2.py(Math.log10(Math.max(g, 1e-16)))]); });
+          polyline(c, pts, config.colors[n]);
+        }
+      });
       axes(c, fr2, ticks(0, steps), yt, "step", "f − f(min)", (v) => `1e${v}`);
 
       // Words: for screen readers, and the numbers a reader may want.
@@ -370,26 +374,25 @@
         const u1 = fr.px(i + 1.5);
         c1.ctx.fillRect(u0, fr.py(w), Math.max(1, u1 - u0 - (T <= 60 ? 1 : 0)), fr.py(0) - fr.py(w));
       });
+      // Ticks inside [0, wmax]: a rounded-up top tick would be drawn above the frame.
       axes(c1.ctx, fr, ticks(1, tmax).filter((v) => v >= 1 && Number.isInteger(v)),
-        [0, wmax / 2, wmax].map((v) => +v.toPrecision(2)), "input i", "weight in v_t");
+        ticks(0, wmax).filter((v, k, all) => all.length <= 4 || k % 2 === 0), "input i", "weight in v_t",
+        (v) => String(+v.toPrecision(2)));
 
       // Right: the squared gradients, the raw and the corrected average, the true value.
       const c2 = setupCanvas(avgCanvas, 0.7);
       const shown = [20, 50, 100, 200, 500, 1000, xs.length].find((n) => n >= T); // steps on the axis
       const fr2 = frame(c2.width, c2.height, [0, shown], [0, 2.5 * config.truth]);
       const c = c2.ctx;
-      c.save();
-      c.beginPath();
-      c.rect(fr2.margin.l, fr2.margin.t, fr2.w, fr2.h);
-      c.clip();
-      c.fillStyle = "#b3b3b3";
-      for (let i = 0; i < T; i++) c.fillRect(fr2.px(i + 1) - 1, fr2.py(xs[i]) - 1, 2, 2);
-      c.setLineDash([2, 3]);
-      polyline(c, [[fr2.px(0), fr2.py(config.truth)], [fr2.px(shown), fr2.py(config.truth)]], "#000", 1);
-      c.setLineDash([]);
-      polyline(c, raw.map((v, i) => [fr2.px(i + 1), fr2.py(v)]), "#d62728", 2);
-      polyline(c, corrected.map((v, i) => [fr2.px(i + 1), fr2.py(v)]), "#2ca02c", 2);
-      c.restore();
+      clipped(c, fr2, () => {
+        c.fillStyle = "#b3b3b3";
+        for (let i = 0; i < T; i++) c.fillRect(fr2.px(i + 1) - 1, fr2.py(xs[i]) - 1, 2, 2);
+        c.setLineDash([2, 3]);
+        polyline(c, [[fr2.px(0), fr2.py(config.truth)], [fr2.px(shown), fr2.py(config.truth)]], "#000", 1);
+        c.setLineDash([]);
+        polyline(c, raw.map((v, i) => [fr2.px(i + 1), fr2.py(v)]), "#d62728", 2);
+        polyline(c, corrected.map((v, i) => [fr2.px(i + 1), fr2.py(v)]), "#2ca02c", 2);
+      });
       axes(c, fr2, ticks(0, shown), ticks(0, 2.5 * config.truth), "step t", "g², v_t, v̂_t");
 
       const v = raw[T - 1];
@@ -446,15 +449,6 @@
     const logT = Array.from({ length: steps }, (_, i) => Math.log10(i + 1));
     const xTop = Math.log10(steps);
     const xticks = [0, 1, 2, 3].filter((k) => k <= xTop);
-
-    function clipped(c, fr, draw) {
-      c.save();
-      c.beginPath();
-      c.rect(fr.margin.l, fr.margin.t, fr.w, fr.h);
-      c.clip();
-      draw();
-      c.restore();
-    }
 
     function redraw() {
       const b1 = beta1.value();
