@@ -36,7 +36,10 @@ from . import models
 
 __all__ = ["RunConfig", "train", "pick_device", "make_optimizer", "write_json_atomic",
            "read_result", "provenance", "make_schedule", "run_epoch", "RunLocked",
-           "set_deterministic", "accum_dtype"]
+           "set_deterministic", "accum_dtype", "batch_bounds"]
+
+
+LAST_BATCH = (None, "merge")
 
 
 @dataclass(frozen=True)
@@ -61,11 +64,19 @@ class RunConfig:
     # "subset": the run asks for the whole dataset but was allowed to train on the part of it
     # that is present (the offline CIFAR-10 subset). None: the data are what the config says.
     data: str | None = None
+    # "merge": a last minibatch smaller than half a batch joins the one before it (see
+    # ``batch_bounds``). None: the last minibatch is whatever is left over.
+    last_batch: str | None = None
+
+    def __post_init__(self):
+        if self.last_batch not in LAST_BATCH:
+            raise ValueError(f"last_batch={self.last_batch!r}: use one of {LAST_BATCH}")
 
     def as_dict(self) -> dict:
         d = dataclasses.asdict(self)
-        if d["data"] is None:  # absent when unset, so the ids of every earlier run stay put
-            del d["data"]
+        for key in ("data", "last_batch"):  # absent when unset: the ids of earlier runs stay put
+            if d[key] is None:
+                del d[key]
         return d
 
     @classmethod
@@ -390,17 +401,35 @@ def make_schedule(opt: torch.optim.Optimizer, name: str | None):
 
 # ----------------------------------------------------------------------------- the loop
 
+def batch_bounds(n: int, batch_size: int, last_batch: str | None = None) -> list[tuple[int, int]]:
+    """The [start, end) of each minibatch of an epoch over n examples.
+
+    By default the last minibatch is the remainder, however small. With ``last_batch="merge"``
+    a remainder under half a batch joins the batch before it: Adam-like rules take a step of
+    about α per coordinate whatever the batch, so a step computed from a handful of examples
+    (8,068 = 63·128 + 4 on the CIFAR-10 subset) is as long as any other and far noisier, and,
+    being the epoch's last, it is the one the epoch's cost is measured after.
+    """
+    if last_batch not in LAST_BATCH:
+        raise ValueError(f"last_batch={last_batch!r}: use one of {LAST_BATCH}")
+    starts = list(range(0, n, batch_size))
+    if last_batch == "merge" and len(starts) > 1 and n - starts[-1] < batch_size / 2:
+        starts.pop()
+    return [(a, b) for a, b in zip(starts, starts[1:] + [n])]
+
+
 def run_epoch(model: models._Model, opt: torch.optim.Optimizer, x: torch.Tensor,
               y: torch.Tensor, perm: torch.Tensor, batch_size: int, sched=None,
               closure_step: bool = False,
-              on_step: Callable[[int], object] | None = None) -> torch.Tensor:
+              on_step: Callable[[int], object] | None = None,
+              last_batch: str | None = None) -> torch.Tensor:
     """One pass over (x, y) in the order ``perm``, minibatches by index; the per-step losses
     stay on the device (no host synchronization inside the epoch)."""
-    steps = math.ceil(len(perm) / batch_size)
-    losses = torch.empty(steps, device=x.device)
+    bounds = batch_bounds(len(perm), batch_size, last_batch)
+    losses = torch.empty(len(bounds), device=x.device)
     penalty = model.l2 != 0
-    for i in range(steps):
-        idx = perm[i * batch_size:(i + 1) * batch_size]
+    for i, (start, end) in enumerate(bounds):
+        idx = perm[start:end]
         xb, yb = x[idx], y[idx]
 
         def closure(xb=xb, yb=yb):
@@ -531,7 +560,7 @@ def _train(cfg, data, out_dir, device, progress, callback, deterministic) -> dic
     gen_device = dev if dev.type == "cuda" else torch.device("cpu")
     model, opt, sched, gen = fresh()
 
-    steps = math.ceil(n / cfg.batch_size)
+    steps = len(batch_bounds(n, cfg.batch_size, cfg.last_batch))
     history: dict[str, Any] = {"epoch": [], "train_loss": [], "wall": [], "batch_loss": [],
                                "batch_epoch": [], "sqrt_vhat": {}, "passes": []}
     start_epoch, elapsed, cpu_time, status = 0, 0.0, 0.0, "running"
@@ -578,7 +607,7 @@ def _train(cfg, data, out_dir, device, progress, callback, deterministic) -> dic
                 callback(epoch, i)
 
         losses = run_epoch(model, opt, x, y, perm, cfg.batch_size, sched=sched,
-                           closure_step=use_closure, on_step=on_step)
+                           closure_step=use_closure, on_step=on_step, last_batch=cfg.last_batch)
         _synchronize(dev)
         elapsed += time.perf_counter() - t0
         cpu_time += time.process_time() - c0
