@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from adamlab.experiments import models, plot, specs, sweep
-from adamlab.experiments.train import RunConfig, make_schedule, train, write_json_atomic
+from adamlab.experiments.train import RunConfig, batch_bounds, make_schedule, train, write_json_atomic
 
 
 def synthetic(n=600, d=20, classes=3, seed=0):
@@ -210,6 +210,49 @@ def test_schedule_reaches_the_optimizer_in_a_run(tmp_path):
                 p -= 0.5 / math.sqrt(t) * p.grad
             want.append(float(m.objective(data.x_train, data.y_train).mean() + m.penalty()))
     assert r["history"]["train_loss"] == pytest.approx(want, rel=1e-5)
+
+
+def test_batch_bounds_cover_each_example_once_and_merge_only_a_small_remainder():
+    for n, b in [(8068, 128), (10_000, 128), (100, 32), (96, 32), (20, 32), (50, 32)]:
+        for mode in (None, "merge"):
+            bounds = batch_bounds(n, b, mode)
+            assert bounds[0][0] == 0 and bounds[-1][1] == n
+            assert all(e == s for (_, e), (s, _) in zip(bounds, bounds[1:]))
+            assert all(e - s <= b for s, e in bounds[:-1])
+    assert batch_bounds(8068, 128)[-1] == (8064, 8068)           # a 4-image step
+    assert batch_bounds(8068, 128, "merge")[-1] == (7936, 8068)  # 132 images, 63 steps
+    assert len(batch_bounds(8068, 128, "merge")) == 63
+    assert batch_bounds(100, 32, "merge")[-1] == (64, 100)       # 4 < 16: merged
+    assert batch_bounds(80, 32, "merge")[-1] == (64, 80)         # 16 is half a batch: kept
+    assert batch_bounds(20, 32, "merge") == [(0, 20)]            # one batch, nothing to merge
+    with pytest.raises(ValueError, match="last_batch"):
+        batch_bounds(100, 32, "drop")
+    with pytest.raises(ValueError, match="last_batch"):
+        cfg(last_batch="drop")
+    assert "last_batch" not in cfg().as_dict()                   # earlier runs keep their ids
+    assert cfg(last_batch="merge").run_id != cfg().run_id
+
+
+def test_a_merged_last_batch_is_one_step_on_the_leftover_and_its_batch(tmp_path):
+    """Plain SGD, one epoch of 100 examples in batches of 32: three steps, the last on 36."""
+    data = synthetic(n=100)
+    c = cfg(label="SGD", model="logreg", optimizer="SGD", epochs=1, batch_size=32,
+            model_kw={"d_in": 20, "n_classes": 3, "l2": 0.0}, opt_kw={"lr": 0.5},
+            log_vhat=False, points_per_epoch=0, last_batch="merge", seed=3)
+    r = train(c, data, tmp_path, progress=False)
+    assert r["steps_per_epoch"] == 3
+    torch.manual_seed(3)
+    m = models.build("logreg", d_in=20, n_classes=3, l2=0.0)
+    perm = torch.randperm(100, generator=torch.Generator().manual_seed(3))
+    for start, end in [(0, 32), (32, 64), (64, 100)]:
+        idx = perm[start:end]
+        m.zero_grad()
+        m.objective(data.x_train[idx], data.y_train[idx]).mean().backward()
+        with torch.no_grad():
+            for p in m.parameters():
+                p -= 0.5 * p.grad
+    want = float(m.objective(data.x_train, data.y_train).mean())
+    assert r["history"]["train_loss"][-1] == pytest.approx(want, rel=1e-6)
 
 
 def test_models_shapes_and_objectives():
