@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -214,3 +215,46 @@ def test_an_untranslated_page_shows_its_notice(browser, base_url):
         assert "번역" in notice.inner_text()
     finally:
         context.close()
+
+
+LIVE_PAGES = ["book/background/ema.html", "book/adam/bias_correction.html",
+              "book/related/explorer.html"]
+NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[+-]?\d+)?")
+
+
+def _live_words(page) -> dict:
+    page.wait_for_function("() => [...document.querySelectorAll('.adamlive')]"
+                           ".every(r => r.adamliveState)")
+    return page.evaluate("""() => [...document.querySelectorAll('.adamlive')].map(r => ({
+        status: r.querySelector('.adamlive-status').textContent,
+        labels: [...r.querySelectorAll('.adamlive-knob > label, legend')].map(e => e.textContent.trim()),
+        aria: [...r.querySelectorAll('canvas')].map(c => c.getAttribute('aria-label')),
+    }))""")
+
+
+@pytest.mark.parametrize("path", LIVE_PAGES)
+def test_live_figures_speak_the_pages_language(path, browser, base_url):
+    """The text under each live figure, its controls and its canvases' descriptions are Korean
+    on the Korean page, English on the English one, and the Korean text carries every number of
+    the English one."""
+    _require_site()
+    context = browser.new_context(viewport={"width": 1200, "height": 1600})
+    page = context.new_page()
+    try:
+        _goto(page, base_url + path)
+        english = _live_words(page)
+        _goto(page, base_url + "ko/" + path)
+        korean = _live_words(page)
+    finally:
+        context.close()
+    hangul = re.compile("[가-힣]")
+    assert english and len(english) == len(korean), f"{path}: {len(english)} vs {len(korean)} figures"
+    for en, ko in zip(english, korean):
+        assert not hangul.search(en["status"]) and hangul.search(ko["status"]), (en, ko)
+        assert all(hangul.search(a) for a in ko["aria"]), f"ko/{path}: {ko['aria']}"
+        assert not any(hangul.search(a) for a in en["aria"]), f"{path}: {en['aria']}"
+        worded = [label for label in ko["labels"] if re.search("[A-Za-z가-힣]{3,}", label)]
+        assert all(hangul.search(label) for label in worded), f"ko/{path}: {ko['labels']}"
+        # every number of the English text is in the Korean one ("2차", the second, adds one)
+        assert not Counter(NUMBER.findall(en["status"])) - Counter(NUMBER.findall(ko["status"])), (
+            en["status"], ko["status"])

@@ -24,6 +24,12 @@
     return node;
   }
 
+  // The words of the controls and of the text under each figure follow the page's language
+  // (the Korean edition sets <html lang="ko">); the drawings' own labels stay English, like the
+  // book's other figures.
+  const KO = (document.documentElement.lang || "").startsWith("ko");
+  const say = (en, ko) => (KO ? ko : en);
+
   let uid = 0;
   const newId = (stem) => `adamlive-${stem}-${++uid}`;
 
@@ -179,26 +185,26 @@
     const landSelect = el("select", { id: landId });
     for (const name of config.landscapes) landSelect.append(el("option", { value: name, text: name }));
     landSelect.value = state.landscape;
-    controls.append(el("div", { class: "adamlive-knob" }, el("label", { for: landId, text: "landscape" }), landSelect));
+    controls.append(el("div", { class: "adamlive-knob" }, el("label", { for: landId, text: say("landscape", "지형") }), landSelect));
 
     const knobs = {
-      lr: slider("learning rate", config.lr_values, config.lr, redraw),
-      beta1: slider("β1 (momentum's μ)", config.beta1_values, config.beta1, redraw),
-      beta2: slider("β2 (RMSProp's α, AdaDelta's ρ)", config.beta2_values, config.beta2, redraw),
+      lr: slider(say("learning rate", "학습률"), config.lr_values, config.lr, redraw),
+      beta1: slider(say("β1 (momentum's μ)", "β1 (모멘텀의 μ)"), config.beta1_values, config.beta1, redraw),
+      beta2: slider(say("β2 (RMSProp's α, AdaDelta's ρ)", "β2 (RMSProp의 α, AdaDelta의 ρ)"), config.beta2_values, config.beta2, redraw),
       eps: slider("ε", config.eps_values, config.eps, redraw),
-      steps: slider("steps", Array.from({ length: 100 }, (_, k) => 10 * (k + 1)), config.steps, redraw),
+      steps: slider(say("steps", "스텝 수"), Array.from({ length: 100 }, (_, k) => 10 * (k + 1)), config.steps, redraw),
     };
     for (const knob of Object.values(knobs)) controls.append(knob.wrap);
 
     const startX = el("input", { type: "number", step: "0.1", id: newId("x") });
     const startY = el("input", { type: "number", step: "0.1", id: newId("y") });
-    const reset = el("button", { type: "button", text: "default start" });
+    const reset = el("button", { type: "button", text: say("default start", "기본 출발점") });
     controls.append(el("fieldset", { class: "adamlive-start" },
-      el("legend", { text: "start (or click the landscape)" }),
+      el("legend", { text: say("start (or click the landscape)", "출발점 (지형을 클릭해도 된다)") }),
       el("label", { for: startX.id, text: "x" }), startX,
       el("label", { for: startY.id, text: "y" }), startY, reset));
 
-    const ruleBoxes = el("fieldset", { class: "adamlive-rules" }, el("legend", { text: "rules" }));
+    const ruleBoxes = el("fieldset", { class: "adamlive-rules" }, el("legend", { text: say("rules", "규칙") }));
     for (const name of config.all_rules) {
       const id = newId("rule");
       const box = el("input", { type: "checkbox", id, value: name });
@@ -313,12 +319,21 @@
       // Words: for screen readers, and the numbers a reader may want.
       const ends = names.map((n) => {
         const bad = paths[n].findIndex((p) => !p.every(Number.isFinite));
-        return bad >= 0 ? `${n} diverged at step ${bad}` : `${n} ends ${gaps[n][steps].toExponential(1)} above the minimum`;
+        const gap = gaps[n][steps].toExponential(1);
+        if (bad >= 0) return say(`${n} diverged at step ${bad}`, `${n}: ${bad}번째 스텝에서 발산`);
+        return say(`${n} ends ${gap} above the minimum`, `${n}: 최솟값보다 ${gap} 높은 곳에서 끝남`);
       });
-      const where = `${L.name}, start (${fmt(start[0])}, ${fmt(start[1])})`;
-      landCanvas.setAttribute("aria-label", `Contours of ${where}, star at the minimum, with the paths of ${names.join(", ") || "no rule"}. Arrow keys move the start.`);
-      lossCanvas.setAttribute("aria-label", `Loss above the minimum against the step, log scale, for ${names.join(", ") || "no rule"}.`);
-      status.textContent = names.length ? `After ${steps} steps on ${where}: ${ends.join("; ")}.` : "Choose at least one rule.";
+      const where = say(`${L.name}, start (${fmt(start[0])}, ${fmt(start[1])})`,
+        `${L.name}, 출발점 (${fmt(start[0])}, ${fmt(start[1])})`);
+      const shown = names.join(", ") || say("no rule", "규칙 없음");
+      landCanvas.setAttribute("aria-label", say(
+        `Contours of ${where}, star at the minimum, with the paths of ${shown}. Arrow keys move the start.`,
+        `${where}의 등고선. 별은 최솟값이고, 경로는 ${shown}의 것이다. 화살표 키로 출발점을 옮긴다.`));
+      lossCanvas.setAttribute("aria-label", say(
+        `Loss above the minimum against the step, log scale, for ${shown}.`,
+        `${shown}의 손실이 최솟값보다 높은 정도를 스텝에 대해 로그 눈금으로 그렸다.`));
+      status.textContent = !names.length ? say("Choose at least one rule.", "규칙을 하나 이상 골라 보라.")
+        : say(`After ${steps} steps on ${where}: ${ends.join("; ")}.`, `${where}에서 ${steps}스텝 뒤. ${ends.join("; ")}.`);
       root.adamliveState = { landscape: L.name, rules: names, settings, steps, start, paths };
     }
 
@@ -345,7 +360,7 @@
     const tValues = [...new Set(Array.from({ length: 241 }, (_, k) => Math.round(10 ** ((3 * k) / 240))))]
       .filter((t) => t <= xs.length);
     const beta = slider("β", config.beta_values, config.beta, redraw);
-    const t = slider("step t", tValues, config.t, redraw);
+    const t = slider(say("step t", "스텝 t"), tValues, config.t, redraw);
     const weightCanvas = el("canvas", { role: "img" });
     const avgCanvas = el("canvas", { role: "img" });
     const status = el("p", { class: "adamlive-status", "aria-live": "polite" });
@@ -397,11 +412,20 @@
 
       const v = raw[T - 1];
       const vh = corrected[T - 1];
-      status.textContent = `β = ${b}, t = ${T}: v_t = ${v.toFixed(3)} (raw, red), v̂_t = ${vh.toFixed(3)} ` +
+      const sum = (1 - zeroStart).toFixed(3);
+      status.textContent = say(
+        `β = ${b}, t = ${T}: v_t = ${v.toFixed(3)} (raw, red), v̂_t = ${vh.toFixed(3)} ` +
         `(corrected, green), true E[g²] = ${config.truth}; the inputs' weights sum to ` +
-        `${(1 - zeroStart).toFixed(3)}, and ${zeroStart.toFixed(3)} sits on the zero start.`;
-      weightCanvas.setAttribute("aria-label", `Bars: the weight v_t gives each of the ${T} inputs so far; they sum to ${(1 - zeroStart).toFixed(3)}.`);
-      avgCanvas.setAttribute("aria-label", `The squared gradients so far (grey dots), the raw average v_t (red) and the corrected average (green) up to step ${T}.`);
+        `${sum}, and ${zeroStart.toFixed(3)} sits on the zero start.`,
+        `β = ${b}, t = ${T}: v_t = ${v.toFixed(3)} (보정 전, 빨강), v̂_t = ${vh.toFixed(3)} ` +
+        `(보정 후, 초록), 참값 E[g²] = ${config.truth}. 입력들의 가중치를 모두 더하면 ${sum}이고, ` +
+        `나머지 ${zeroStart.toFixed(3)}은 출발점인 0에 얹혀 있다.`);
+      weightCanvas.setAttribute("aria-label", say(
+        `Bars: the weight v_t gives each of the ${T} inputs so far; they sum to ${sum}.`,
+        `막대: v_t가 지금까지의 입력 ${T}개 각각에 주는 가중치. 모두 더하면 ${sum}이다.`));
+      avgCanvas.setAttribute("aria-label", say(
+        `The squared gradients so far (grey dots), the raw average v_t (red) and the corrected average (green) up to step ${T}.`,
+        `스텝 ${T}까지의 기울기 제곱(회색 점), 보정 전 평균 v_t(빨강), 보정 후 평균(초록).`));
       root.adamliveState = { beta: b, t: T, raw, corrected, weights };
     }
     return redraw;
@@ -490,13 +514,24 @@
       const peak = uncorrectedSteps.reduce((best, v, i) => (v > uncorrectedSteps[best] ? i : best), 0);
       const drift = Math.max(...correctedSteps.map((v) => Math.abs(v - 1)));
       const tenth = Math.min(10, steps) - 1;
-      status.textContent = `β1 = ${b1}, β2 = ${b2}. Second moment at step ${tenth + 1}: ` +
+      const [first, most] = [uncorrectedSteps[0].toFixed(3), uncorrectedSteps[peak].toFixed(3)];
+      status.textContent = say(
+        `β1 = ${b1}, β2 = ${b2}. Second moment at step ${tenth + 1}: ` +
         `uncorrected ${raw[tenth].toFixed(3)}, corrected ${corrected[tenth].toFixed(3)} ` +
         `(true E[g²] = ${config.truth}). Step on a constant gradient: uncorrected, ` +
-        `${uncorrectedSteps[0].toFixed(3)} α at step 1 and at most ${uncorrectedSteps[peak].toFixed(3)} α ` +
-        `(step ${peak + 1}); corrected, within ${drift.toExponential(1)} of α at every step.`;
-      momentCanvas.setAttribute("aria-label", `The uncorrected (blue) and corrected (orange) moving average of a noisy squared gradient over ${steps} steps, log-scale steps, against its true mean ${config.truth} (dashed).`);
-      stepCanvas.setAttribute("aria-label", `Adam's step on a constant gradient, in units of α, without correction (blue) and with it (dashed), log-log.`);
+        `${first} α at step 1 and at most ${most} α ` +
+        `(step ${peak + 1}); corrected, within ${drift.toExponential(1)} of α at every step.`,
+        `β1 = ${b1}, β2 = ${b2}. 스텝 ${tenth + 1}의 2차 모멘트: ` +
+        `보정 전 ${raw[tenth].toFixed(3)}, 보정 후 ${corrected[tenth].toFixed(3)} ` +
+        `(참값 E[g²] = ${config.truth}). 일정한 기울기에서의 스텝: 보정 전에는 ` +
+        `스텝 1에서 ${first} α, 가장 클 때 ${most} α(스텝 ${peak + 1}). ` +
+        `보정 후에는 모든 스텝에서 α와의 차이가 ${drift.toExponential(1)} 이내.`);
+      momentCanvas.setAttribute("aria-label", say(
+        `The uncorrected (blue) and corrected (orange) moving average of a noisy squared gradient over ${steps} steps, log-scale steps, against its true mean ${config.truth} (dashed).`,
+        `잡음 섞인 기울기 제곱의 이동 평균을 ${steps}스텝 동안 그렸다. 보정 전(파랑)과 보정 후(주황), 스텝은 로그 눈금, 참 평균 ${config.truth}(점선).`));
+      stepCanvas.setAttribute("aria-label", say(
+        "Adam's step on a constant gradient, in units of α, without correction (blue) and with it (dashed), log-log.",
+        "일정한 기울기에서 Adam의 스텝을 α 단위로 그렸다. 보정 없이(파랑), 보정하고(점선), 양쪽 로그 눈금."));
       root.adamliveState = { beta1: b1, beta2: b2, raw, corrected, uncorrectedSteps, correctedSteps };
     }
     return redraw;
