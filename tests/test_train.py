@@ -10,6 +10,8 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
@@ -85,6 +87,57 @@ def test_sigkill_mid_epoch_then_resume_gives_identical_results(tmp_path):
     for key in ("epoch", "train_loss", "batch_loss", "batch_epoch", "sqrt_vhat"):
         assert ha[key] == hb[key], key  # bit for bit, dropout masks and permutations included
     assert not list((cut / "checkpoints").glob("*.pt")), "the checkpoint outlived its run"
+
+
+POOL_SCRIPT = textwrap.dedent("""
+    import concurrent.futures as cf, multiprocessing as mp, os, sys, time
+    sys.path.insert(0, {src!r})
+    from adamlab.experiments import sweep
+    if __name__ == "__main__":
+        ctx = mp.get_context("spawn")
+        with cf.ProcessPoolExecutor(2, mp_context=ctx, initializer=sweep._die_with_parent,
+                                    initargs=(os.getpid(),)) as pool:
+            futures = [pool.submit(time.sleep, 120) for _ in range(4)]
+            time.sleep(3)
+            print(" ".join(map(str, pool._processes)), flush=True)
+            time.sleep(120)
+""")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[1][0] != "Z"  # a zombie has ended
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_pool_workers_end_when_their_sweep_is_killed(tmp_path):
+    """A sweep killed with SIGKILL cannot stop its pool: the workers must end by themselves
+    instead of training on (and writing results) after the sweep was stopped."""
+    script = tmp_path / "pool.py"
+    script.write_text(POOL_SCRIPT.format(src=str(Path(__file__).resolve().parents[1] / "src")))
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    workers = [int(p) for p in proc.stdout.readline().split()]
+    assert len(workers) == 2 and all(_alive(p) for p in workers)
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 20
+    while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(p) for p in workers), "pool workers outlived their killed sweep"
+
+
+@pytest.mark.skipif(not os.environ.get("ADAMLAB_DATA"), reason="needs MNIST (ADAMLAB_DATA)")
+def test_a_sweep_with_two_workers_trains_every_run(tmp_path):
+    """The pool path of run_sweep: spawned workers, shared device slots, one result per run."""
+    configs = [cfg(label="LR", dataset="mnist", model="logreg", optimizer="SGD", epochs=1,
+                   model_kw={"d_in": 784, "n_classes": 10}, opt_kw={"lr": lr}, n_train=256,
+                   log_vhat=False, points_per_epoch=0) for lr in (0.1, 0.3)]
+    results = sweep.run_sweep(configs, tmp_path, jobs=2, threads=1, log=lambda s: None)
+    assert sorted(r["id"] for r in results) == sorted(c.run_id for c in configs)
+    assert all(r["status"] == "done" and r["n_train"] == 256 for r in results)
 
 
 def test_resume_in_process_matches(tmp_path):

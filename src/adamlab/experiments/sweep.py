@@ -19,9 +19,12 @@ import concurrent.futures as cf
 import multiprocessing as mp
 import os
 import re
+import signal
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from multiprocessing.managers import SyncManager
 from pathlib import Path
 
 import torch
@@ -94,6 +97,20 @@ def worker_threads(jobs: int, threads: int | None = None) -> int:
     return threads if threads else max(1, (os.cpu_count() or 1) // jobs)
 
 
+def _die_with_parent(parent: int) -> None:
+    """Make this pool process end when the sweep that started it dies (Linux).
+
+    A sweep stopped with SIGTERM or SIGKILL cannot shut its pool down, and its workers would go
+    on training the runs already handed to them, and writing their results, after the sweep was
+    stopped. They are killed instead; the last checkpoint of their run stays, so nothing is lost.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+
 def _worker(cfg: RunConfig, folder: str, slots, root: str | None, threads: int,
             progress: bool, deterministic: bool) -> dict | None:
     """One run in a pool process: take a free device slot, train, give the slot back."""
@@ -157,7 +174,10 @@ def run_sweep(configs: list[RunConfig], folder: str | os.PathLike, *, device: st
         # train.set_deterministic); the spawned workers inherit it from here
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         ctx = mp.get_context("spawn")  # safe with CUDA and with threads
-        with ctx.Manager() as manager, cf.ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
+        manager = SyncManager(ctx=ctx)
+        manager.start(_die_with_parent, (os.getpid(),))
+        with manager, cf.ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_die_with_parent,
+                                             initargs=(os.getpid(),)) as pool:
             free = manager.Queue()
             for s in slots * jobs if shared else slots:
                 free.put(s)
