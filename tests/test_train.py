@@ -472,6 +472,11 @@ def test_draw_finals_shows_every_seed_of_each_chosen_setting():
     assert [t.get_text() for t in ax.get_xticklabels()] == ["Adam", "SGD"]  # lowest mean first
     crosses = [ln for ln in ax.get_lines() if ln.get_marker() == "x"]
     assert len(crosses) == 1 and crosses[0].get_ydata()[0] > 0.12  # the diverged seed, on top
+    assert ax.get_title().endswith("(bar: mean of 2 to 3 seeds, while runs are missing)")
+    plt.close(fig)
+    fig, ax = plt.subplots()
+    plot.draw_finals(ax, res[:3])
+    assert ax.get_title().endswith("(bar: mean of 3 seeds)")
     plt.close(fig)
 
 

@@ -212,7 +212,9 @@ def draw_finals(ax, results: list[dict], metric: str = "train_loss") -> dict[str
     ax.set_ylabel("final training cost")
     for axis in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
         axis(mticker.FormatStrFormatter("%.3g"))
-    seeds = max(len(v) for v in finals.values()) if finals else 0
+    counts = sorted({len(v) for v in finals.values()})
+    seeds = (f"{counts[0]} seed" + "s" * (counts[0] != 1) if len(counts) == 1
+             else f"{counts[0]} to {counts[-1]} seeds, while runs are missing")
     ax.set_title(f"final cost, a dot per seed (bar: mean of {seeds})", fontsize=9)
     ax.grid(alpha=0.3, axis="y", which="both")
     return finals
