@@ -424,6 +424,16 @@ def test_planned_runs_and_estimate():
         len(selftest.planned_runs(fig)) * per_run / 3600)
 
 
+def test_estimate_counts_a_merged_last_batch_once():
+    # Fig. 3 cpu: 8,068 = 63·128 + 4 images, the 4 joined to the last batch: 63 steps an epoch
+    fig = specs.get("fig3")
+    runs = selftest.planned_runs(fig, "cpu")
+    assert {c.last_batch for c in runs} == {"merge"}
+    per_run = [c.epochs * 63 / 100.0 + c.epochs * (c.eval_n or c.n_train) / 1e4 for c in runs]
+    assert selftest.estimate_hours(fig, 100.0, 1e4, scale="cpu") == pytest.approx(
+        sum(per_run) / 3600)
+
+
 def test_selftest_fails_loudly(monkeypatch, capsys):
     monkeypatch.setattr(specs, "FIGURES", {"fig4": specs.get("fig4")})  # the quickest model
     monkeypatch.setattr(selftest, "misplaced", lambda m, o, d: ["enc.weight is torch.float64"])

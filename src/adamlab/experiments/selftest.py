@@ -23,7 +23,6 @@ failed.
 
 from __future__ import annotations
 
-import math
 import multiprocessing as mp
 import os
 import tempfile
@@ -35,7 +34,15 @@ from dataclasses import dataclass, field
 import torch
 
 from . import models, specs
-from .train import RunConfig, evaluate, make_optimizer, pick_device, run_epoch, set_deterministic
+from .train import (
+    RunConfig,
+    batch_bounds,
+    evaluate,
+    make_optimizer,
+    pick_device,
+    run_epoch,
+    set_deterministic,
+)
 
 # training-set sizes of the complete datasets (what the paper scale trains on)
 SIZES = {"mnist": 60_000, "imdb": 25_000, "cifar10": 50_000}
@@ -298,7 +305,7 @@ def estimate_hours(fig: specs.Figure, sps: float, rps: float, scale: str = "pape
             passes = c.opt_kw.get("max_eval", 10) * c.epochs
             train_s = passes * n / (sps * fig.batch_size)
         else:
-            train_s = c.epochs * math.ceil(n / c.batch_size) / sps
+            train_s = c.epochs * len(batch_bounds(n, c.batch_size, c.last_batch)) / sps
         total += train_s + c.epochs * (c.eval_n or n) / rps
     return total / 3600
 
