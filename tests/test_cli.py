@@ -55,7 +55,9 @@ def test_run_skip_shard_tune_plot(tiny, tmp_path, capsys):
     assert cli.main(["tune", "tiny", "--out", out]) == 0
     tuned = json.loads((store / "tuned.json").read_text())
     assert tuned["Adam"]["setting"] == {"lr": 0.1} and tuned["AdaGrad"]["setting"] == {"lr": 0.1}
-    capsys.readouterr()
+    lines = {ln.split()[0]: ln for ln in capsys.readouterr().out.splitlines() if "best" in ln}
+    assert "the largest rate of its grid: widen the grid" in lines["Adam"]  # 0.1 of (1e-3, 0.1)
+    assert "widen" not in lines["AdaGrad"]  # a grid of one rate has no edge to flag
     assert cli.main(["run", "tiny", "--out", out, "--tuned", "--seeds", "0,1,2", "--quiet"]) == 0
     assert "6 runs, 4 already finished, 2 to run" in capsys.readouterr().out
 

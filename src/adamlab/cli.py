@@ -182,8 +182,12 @@ def cmd_tune(args) -> int:
         results = [r for r in sweep.load_results(folder) if r["id"] in grid]
         best = plot.best_settings(results)
         write_json_atomic(folder / "tuned.json", best)
+        edges = plot.grid_edges(results)
         for label, b in best.items():
-            print(f"  {label:<28} best {b['setting']}  final cost {b['final']:.4g}")
+            # a best on the grid's edge may not be the best rate: the grid must grow before use
+            edge = (f"  <- the {edges[label]} rate of its grid: widen the grid"
+                    if label in edges else "")
+            print(f"  {label:<28} best {b['setting']}  final cost {b['final']:.4g}{edge}")
     return 0
 
 
