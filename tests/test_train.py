@@ -472,11 +472,19 @@ def test_draw_finals_shows_every_seed_of_each_chosen_setting():
     assert [t.get_text() for t in ax.get_xticklabels()] == ["Adam", "SGD"]  # lowest mean first
     crosses = [ln for ln in ax.get_lines() if ln.get_marker() == "x"]
     assert len(crosses) == 1 and crosses[0].get_ydata()[0] > 0.12  # the diverged seed, on top
-    assert ax.get_title().endswith("(bar: mean of 2 to 3 seeds, while runs are missing)")
+    assert " ".join(ax.get_title().split()).endswith(
+        "(bar: mean of 2 to 3 seeds, while runs are missing)")
+    plt.close(fig)
+    # as the right third of a figure as wide as Fig. 3's, the title stays inside its panel
+    fig, axes = plt.subplots(1, 3, figsize=(13.5, 3.9), width_ratios=(1, 1, 0.75))
+    plot.draw_finals(axes[2], res)
+    fig.canvas.draw()
+    title = axes[2].title.get_window_extent()
+    assert title.x1 <= fig.bbox.x1 and title.width <= 1.3 * axes[2].get_window_extent().width
     plt.close(fig)
     fig, ax = plt.subplots()
     plot.draw_finals(ax, res[:3])
-    assert ax.get_title().endswith("(bar: mean of 3 seeds)")
+    assert " ".join(ax.get_title().split()).endswith("(bar: mean of 3 seeds)")
     plt.close(fig)
 
 

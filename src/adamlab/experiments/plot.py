@@ -11,6 +11,7 @@ import json
 import math
 import os
 import re
+import textwrap
 from collections import defaultdict
 from pathlib import Path
 
@@ -215,7 +216,9 @@ def draw_finals(ax, results: list[dict], metric: str = "train_loss") -> dict[str
     counts = sorted({len(v) for v in finals.values()})
     seeds = (f"{counts[0]} seed" + "s" * (counts[0] != 1) if len(counts) == 1
              else f"{counts[0]} to {counts[-1]} seeds, while runs are missing")
-    ax.set_title(f"final cost, a dot per seed (bar: mean of {seeds})", fontsize=9)
+    # wrapped: one line is wider than the last panel of a three-panel figure
+    ax.set_title(textwrap.fill(f"final cost, a dot per seed (bar: mean of {seeds})", 34),
+                 fontsize=9)
     ax.grid(alpha=0.3, axis="y", which="both")
     return finals
 
