@@ -19,7 +19,14 @@ import pytest
 import torch
 
 from adamlab.experiments import models, plot, specs, sweep
-from adamlab.experiments.train import RunConfig, batch_bounds, make_schedule, train, write_json_atomic
+from adamlab.experiments.train import (
+    RunConfig,
+    batch_bounds,
+    make_schedule,
+    provenance,
+    train,
+    write_json_atomic,
+)
 
 
 def synthetic(n=600, d=20, classes=3, seed=0):
@@ -587,3 +594,15 @@ def test_planned_runs_follow_the_protocol(tmp_path):
     for m in shown.missing:
         label = next(c.label for c in grid if m.startswith(c.run_id.split("-s0-")[0] + "-"))
         assert f"lr{smallest[label]:g}-" in m
+
+
+def test_provenance_names_the_cpu_that_ran_it():
+    p = provenance(torch.device("cpu"))
+    assert p["device"].startswith("cpu: ") and p["cpu"]
+    # the SIMD level picks torch's CPU kernels, and with them how the arithmetic rounds
+    assert p["cpu_capability"] in {"DEFAULT", "NO AVX", "AVX2", "AVX512", "ZVECTOR", "VSX",
+                                   "SVE256", "SVE128", "SVE"}
+    if Path("/proc/cpuinfo").is_file():
+        models = [ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                  if ln.startswith("model name")]
+        assert not models or p["cpu"] == models[0]

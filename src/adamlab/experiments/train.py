@@ -336,7 +336,22 @@ def provenance(device: torch.device) -> dict:
         "versions": {"python": platform.python_version(), "torch": torch.__version__,
                      "numpy": numpy.__version__, pkg: _package_version()},
         "platform": platform.platform(),
+        # the same seed on another CPU can round differently (other SIMD kernels) and, over
+        # hundreds of steps, end elsewhere within the spread of seeds: record what ran it
+        "cpu": _cpu_model(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
     }
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def _package_version() -> str:
