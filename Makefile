@@ -7,12 +7,23 @@ PY     := $(VENV)/bin/python
 JB     := $(VENV)/bin/jupyter-book
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: book test lint clean assign-deps assignments po
+.PHONY: book test lint clean assign-deps assignments po lab
 
-$(STAMP): requirements.txt pyproject.toml
+# On Linux without an NVIDIA GPU, torch comes from PyTorch's CPU-only index: PyPI's Linux wheel of
+# the same version pulls in the CUDA libraries, gigabytes a student without a GPU never uses.
+# `make TORCH_INDEX= ...` installs from PyPI alone.
+TORCH_PIN   := $(shell grep -E '^torch==' requirements.txt)
+TORCH_INDEX ?= $(if $(filter Linux,$(shell uname -s)),$(if $(shell command -v nvidia-smi),,https://download.pytorch.org/whl/cpu))
+# JupyterLab opens the Markdown chapters as notebooks: a setting of this environment only, so
+# no other project's Markdown, Python or R files change how they open.
+LABSETTINGS := $(VENV)/etc/jupyter/labconfig/default_setting_overrides.json
+
+$(STAMP): requirements.txt pyproject.toml binder/jupyterlab-overrides.json
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed, found " + sys.version.split()[0])'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(if $(TORCH_INDEX),$(PY) -m pip install -q "$(TORCH_PIN)" --extra-index-url $(TORCH_INDEX))
 	$(PY) -m pip install -q -r requirements.txt
+	mkdir -p $(dir $(LABSETTINGS)) && cp binder/jupyterlab-overrides.json $(LABSETTINGS)
 	touch $@
 
 # jupyter-cache keys each notebook on its own code cells only; when the library or the results
@@ -35,6 +46,10 @@ book: $(STAMP) $(LIBSTAMP)
 # a chapter that fails to run (no ADAMLAB_DATA, say) stops it before any catalog changes.
 po: $(STAMP)
 	$(PY) locales/build.py update
+
+# The chapters as notebooks, in JupyterLab at the repository root (README: "Run the notebooks").
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests
