@@ -178,8 +178,7 @@ def test_chapter_in_jupyterlab(lab, browser, chapter):
         assert errors.count() == 0, f"{chapter}: an inline expression failed: {errors.first.inner_text()}"
         if CHAPTERS[chapter].get("slider"):
             _move_slider_and_see_the_figure_change(page)
-        page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
-        page.wait_for_timeout(3000)
+        _save(page)
         after = path.read_bytes()
         assert after == before, f"saving {chapter} from JupyterLab changed it:\n" + _diff(before, after)
     finally:
@@ -199,6 +198,23 @@ def _move_slider_and_see_the_figure_change(page) -> None:
     box = slider.bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.9, box["y"] + box["height"] / 2)
     page.wait_for_function(f"(before) => ({images})() !== before", arg=before, timeout=60_000)
+
+
+def _save(page) -> None:
+    """File > Save, without waiting on a dialog that would never be answered."""
+    page.evaluate("""() => { window.__save = 'pending';
+        window.jupyterapp.commands.execute('docmanager:save')
+            .then(() => { window.__save = 'saved'; }, e => { window.__save = String(e); }); }""")
+    for _ in range(60):
+        state = page.evaluate("() => window.__save")
+        if state != "pending":
+            assert state == "saved", f"saving failed: {state}"
+            return
+        dialog = page.locator(".jp-Dialog")
+        if dialog.count():
+            pytest.fail(f"saving asked: {dialog.first.inner_text()}")
+        page.wait_for_timeout(500)
+    pytest.fail("saving did not finish within 30 s")
 
 
 def _diff(a: bytes, b: bytes) -> str:
