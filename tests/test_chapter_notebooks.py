@@ -21,8 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 from inline_eval import ROLE  # noqa: E402
 
-CHAPTERS = sorted(p for p in (ROOT / "book").rglob("*.md")
-                  if "_build" not in p.parts and p.read_text().startswith("---\njupytext:"))
+CHAPTERS = sorted(p for p in (ROOT / "book").rglob("*.md")  # not JupyterLab's .ipynb_checkpoints
+                  if not any(part.startswith((".", "_")) for part in p.relative_to(ROOT).parts)
+                  and p.read_text().startswith("---\njupytext:"))
 IDS = [str(p.relative_to(ROOT / "book")) for p in CHAPTERS]
 # glued.name, glued['name'], or either formatted in an f-string: nothing else runs from the prose
 NAME = r"glued(?:\.\w+|\['[^']+'\])"
