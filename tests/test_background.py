@@ -145,7 +145,8 @@ def test_measured_cholesky_rate_is_positive_and_finite():
 
 @pytest.mark.parametrize(
     "value,text",
-    [(512, "512 B"), (1536, "1.5 KB"), (4 * 1024**3, "4.0 GB"), (3 * 1024**6, "3.0 EB")],
+    [(512, "512 B"), (1500, "1.5 kB"), (4 * 1000**3, "4.0 GB"), (4 * 1_796_010**2, "12.9 TB"),
+     (3 * 1000**6, "3.0 EB")],
 )
 def test_human_bytes(value, text):
     assert so.human_bytes(value) == text

@@ -49,7 +49,14 @@ glued = Glued()
 
 
 def glue(name: str, value: Any, display: bool = True) -> None:
-    """Store ``value`` as ``glued.<name>`` for the prose; with ``display``, also show it here."""
+    """Store ``value`` as ``glued.<name>`` for the prose; with ``display``, also show it here.
+
+    A quantity that several pages state (``adamlab.quantities.SHARED``) must have its one value,
+    whatever name a page gives it.
+    """
+    from .quantities import check_shared
+
+    check_shared(name, value)
     glued._values[name] = value
     if display:
         from IPython.display import display as show

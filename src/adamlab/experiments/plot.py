@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
 import numpy as np
 
+from ..quantities import training_cpu_hours, training_wall_hours
 from .sweep import device_of, load_results
 
 COLORS = {"Adam": "#d62728", "AdaGrad": "#1f77b4", "SGDNesterov": "#2ca02c", "RMSProp": "#9467bd",
@@ -386,11 +387,13 @@ def provenance_line(results: list[dict]) -> str:
     commit = commits[0] if len(commits) == 1 else (
         f"{len(commits)} commits from {commits[0]} to {commits[-1]}")
     commands = list(dict.fromkeys(r["provenance"]["command"] for r in ordered))
-    wall = sum(r["wall_time_s"] for r in results)
+    # the same CPU-hours as the figure's caption (adamlab.quantities), wall-clock time named so
+    cpu, wall = training_cpu_hours(results), training_wall_hours(results)
     diverged = sum(r["status"] == "diverged" for r in results)
     return (f"{len(results)} runs ({diverged} diverged) on {' / '.join(devices)}; code at "
-            f"{commit}; torch {p['versions']['torch']}; {wall / 60:.1f} min of training in "
-            f"all; finished {ordered[0]['finished']} to {ordered[-1]['finished']}; commands: "
+            f"{commit}; torch {p['versions']['torch']}; {cpu:.1f} CPU-hours of training in "
+            f"all ({wall:.1f} h wall-clock); finished {ordered[0]['finished']} to "
+            f"{ordered[-1]['finished']}; commands: "
             + "; ".join(commands))
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import torch
 
+from ..quantities import training_cpu_hours, training_wall_hours
 from .train import RunConfig, RunLocked, read_result, train
 
 
@@ -313,11 +314,11 @@ class Shown:
     @property
     def cpu_hours(self) -> float:
         """Processor time of the training (all threads), where the runs recorded it."""
-        return sum(r.get("cpu_time_s", r["wall_time_s"]) for r in self.results) / 3600
+        return training_cpu_hours(self.results)
 
     @property
     def wall_hours(self) -> float:
-        return sum(r["wall_time_s"] for r in self.results) / 3600
+        return training_wall_hours(self.results)
 
     @property
     def planned(self) -> list[str]:

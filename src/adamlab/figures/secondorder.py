@@ -213,11 +213,12 @@ def hessian_cost_table(rate: float, bytes_per_number: int = 4) -> list[dict]:
 
 
 def human_bytes(n: float) -> str:
-    """1536 -> '1.5 KB', in powers of 1024 up to exabytes (the MLP's Hessian needs them)."""
-    for unit in ("B", "KB", "MB", "GB", "TB", "PB", "EB"):
-        if abs(n) < 1024 or unit == "EB":
+    """1500 -> '1.5 kB', in powers of 1000 (as ``adamlab.quantities`` counts bytes) up to
+    exabytes."""
+    for unit in ("B", "kB", "MB", "GB", "TB", "PB", "EB"):
+        if abs(n) < 1000 or unit == "EB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
+        n /= 1000
     raise AssertionError("unreachable")
 
 
