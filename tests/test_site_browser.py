@@ -115,7 +115,10 @@ UNTYPESET_MATH = """() => {
   };
 }"""
 
-# Visible prose with a TeX delimiter still in it (code, MathJax's own script copies excluded).
+# Visible text with TeX still in it: a dollar sign or a TeX delimiter that MathJax did not
+# typeset, anywhere in the article (prose, tables, captions, admonitions, dropdowns and
+# solutions, closed or open, and the values computed into them); only code, printed output in
+# <pre> and MathJax's own copies are excluded. The book has no literal dollar signs in its text.
 RAW_TEX_IN_PROSE = r"""() => {
   const article = document.querySelector('article') || document.body;
   const walker = document.createTreeWalker(article, NodeFilter.SHOW_TEXT);
@@ -123,9 +126,9 @@ RAW_TEX_IN_PROSE = r"""() => {
   while (walker.nextNode()) {
     const node = walker.currentNode;
     if (node.parentElement.closest('pre, code, script, style, .highlight, mjx-container, '
-        + '.output')) continue;
+        + 'mjx-assistive-mml')) continue;
     const text = node.textContent;
-    const tex = /\\\(|\\\[|\$\$|\\begin\{|\\frac\{|\\mathbf\{/;
+    const tex = /\$|\\\(|\\\[|\\begin\{|\\frac\{|\\mathbf\{/;
     if (tex.test(text)) hits.push(text.trim().slice(0, 80));
   }
   return hits;
