@@ -119,6 +119,16 @@ def test_the_readmes_table_of_runs_is_what_the_results_record(capsys):
         "README's table of runs is stale: paste the output of `adamlab list --markdown`")
 
 
+def test_the_readmes_verdicts_are_what_the_results_decide(capsys):
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    start, end = "<!-- adamlab claims -->\n", "\n<!-- end of adamlab claims -->"
+    quoted = readme[readme.index(start) + len(start):readme.index(end)]
+    assert cli.main(["claims", "--out", str(root / "results")]) == 0
+    assert quoted.strip() == capsys.readouterr().out.strip(), (
+        "README's table of verdicts is stale: paste the output of `adamlab claims`")
+
+
 def test_progress_counts_the_protocol_and_the_recorded_time(tmp_path):
     p = sweep.progress("fig4", "cpu", tmp_path)
     assert p == {"planned": len(specs.get("fig4").runs("cpu")), "finished": 0, "hours": 0.0,

@@ -2,6 +2,7 @@
 
     adamlab selftest                                # first, on any new machine (a minute)
     adamlab list
+    adamlab claims                                  # the paper's claims and their verdicts
     adamlab run fig1-mnist --scale quick
     adamlab tune fig1-imdb --scale paper            # the grid on one seed; keeps the best
     adamlab run fig1-imdb --scale paper --tuned     # then every seed at the chosen settings
@@ -87,6 +88,14 @@ def cmd_list(args) -> int:
         timing = (f"; {p['hours']:.1f} h of training, {p['median_min']:.1f} min per run "
                   "(median)" if p["finished"] else "")
         print(f"    {scale:<6} {p['planned']:>4} runs planned, {p['finished']} finished{timing}")
+    return 0
+
+
+def cmd_claims(args) -> int:
+    from .experiments import claims, sweep
+    _say_store(args, file=sys.stderr)
+    root = args.out or sweep.results_root()[0]
+    print(claims.verdicts_markdown(root))
     return 0
 
 
@@ -232,6 +241,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--markdown", action="store_true",
                    help="a Markdown table of the finished sweeps and their measured times")
     p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("claims", help=(
+        "the paper's claims, each with its verdict read from the largest committed scale of "
+        "its figure (a Markdown table; the conclusion and the README show the same)"))
+    p.add_argument("--out", help=_OUT_HELP)
+    p.set_defaults(func=cmd_claims)
 
     commands = (("run", cmd_run, "run (or resume) a figure's sweep"),
                 ("tune", cmd_tune, "run a figure's grid on one seed, keep the best"))

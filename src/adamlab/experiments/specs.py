@@ -67,21 +67,25 @@ class Figure:
         """The curves of the paper's figure (without our ablations)."""
         return [c.label for c in self.curves if not c.ablation]
 
-    def setup_markdown(self, scale: str = "paper") -> str:
-        """A two-column table, stated vs assumed, and the grid of the scale (for chapters)."""
+    def setup_markdown(self, scale: str = "paper", also: tuple[str, ...] = ()) -> str:
+        """A two-column table, stated vs assumed, and the grid of the scale (for chapters), then
+        the grids of the scales in ``also`` (the paper's, beside a smaller scale's results)."""
         rows = max(len(self.stated), len(self.assumed))
         stated = list(self.stated) + [""] * (rows - len(self.stated))
         assumed = list(self.assumed) + [""] * (rows - len(self.assumed))
         lines = ["| stated in the paper | assumed by us |", "|---|---|"]
         lines += [f"| {a} | {b} |" for a, b in zip(stated, assumed, strict=True)]
-        grids = []
-        for c in self.curves:
-            if not c.runs_at(scale):
-                continue
-            g = c.grid.get(scale, {})
-            grids.append(f"{c.label}: " + ", ".join(
-                f"{k} ∈ {{{', '.join(_fmt(v) for v in vals)}}}" for k, vals in sorted(g.items())))
-        return "\n".join(lines) + f"\n\nGrid at the {scale} scale: " + "; ".join(grids) + "."
+        out = "\n".join(lines)
+        for sc in dict.fromkeys((scale, *also)):
+            grids = []
+            for c in self.curves:
+                if not c.runs_at(sc):
+                    continue
+                g = c.grid.get(sc, {})
+                grids.append(f"{c.label}: " + ", ".join(
+                    f"{k} ∈ {{{', '.join(_fmt(v) for v in vals)}}}" for k, vals in sorted(g.items())))
+            out += f"\n\nGrid at the {sc} scale: " + "; ".join(grids) + "."
+        return out
 
     def runs(self, scale: str, seeds=None, only: dict | None = None) -> list[RunConfig]:
         """Every run of the sweep: each curve x its grid x the seeds.
