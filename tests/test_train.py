@@ -606,3 +606,43 @@ def test_provenance_names_the_cpu_that_ran_it():
         models = [ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
                   if ln.startswith("model name")]
         assert not models or p["cpu"] == models[0]
+
+
+def test_provenance_is_read_when_the_run_starts_and_a_changed_tree_is_flagged(tmp_path,
+                                                                              monkeypatch):
+    from adamlab.experiments import train as train_mod
+    states = iter([{"git_commit": "aaa", "git_dirty": False, "git_diff_sha256": None},
+                   {"git_commit": "bbb+dirty", "git_dirty": True, "git_diff_sha256": "f00"}])
+    monkeypatch.setattr(train_mod, "_git_state", lambda: next(states))
+    r = train(cfg(epochs=1), synthetic(), tmp_path / "a", progress=False)
+    assert r["provenance"]["git_commit"] == "aaa" and r["provenance"]["started"]
+    assert r["provenance"]["cpu"] and r["provenance"]["device"].startswith("cpu")
+    assert r["provenance_at_end"] == {"git_commit": "bbb+dirty", "git_dirty": True,
+                                      "git_diff_sha256": "f00",
+                                      "tree_changed_while_running": True}
+    assert "1 run with its code changed while it ran" in plot.provenance_line([r])
+    same = {"git_commit": "ccc", "git_dirty": False, "git_diff_sha256": None}
+    monkeypatch.setattr(train_mod, "_git_state", lambda: dict(same))
+    r = train(cfg(epochs=1), synthetic(), tmp_path / "b", progress=False)
+    assert not r["provenance_at_end"]["tree_changed_while_running"]
+    assert "changed while" not in plot.provenance_line([r])
+
+
+def test_a_resumed_run_keeps_the_provenance_of_its_start(tmp_path, monkeypatch):
+    from adamlab.experiments import train as train_mod
+
+    class Stop(Exception):
+        pass
+
+    def stop(epoch, step):
+        if (epoch, step) == (2, 3):
+            raise Stop
+    monkeypatch.setattr(train_mod, "_git_state", lambda: {
+        "git_commit": "first", "git_dirty": False, "git_diff_sha256": None})
+    with pytest.raises(Stop):
+        train(cfg(), synthetic(), tmp_path, progress=False, callback=stop)
+    monkeypatch.setattr(train_mod, "_git_state", lambda: {
+        "git_commit": "second", "git_dirty": False, "git_diff_sha256": None})
+    r = train(cfg(), synthetic(), tmp_path, progress=False)
+    assert r["provenance"]["git_commit"] == "first"
+    assert r["provenance_at_end"]["tree_changed_while_running"]

@@ -3,6 +3,8 @@
     adamlab selftest                                # first, on any new machine (a minute)
     adamlab list
     adamlab claims                                  # the paper's claims and their verdicts
+    adamlab plan fig3 --scale paper                 # runs, data, estimated hours; refuses a
+                                                    # grid that cannot decide
     adamlab run fig1-mnist --scale quick
     adamlab tune fig1-imdb --scale paper            # the grid on one seed; keeps the best
     adamlab run fig1-imdb --scale paper --tuned     # then every seed at the chosen settings
@@ -97,6 +99,18 @@ def cmd_claims(args) -> int:
     root = args.out or sweep.results_root()[0]
     print(claims.verdicts_markdown(root))
     return 0
+
+
+def cmd_plan(args) -> int:
+    from .experiments import plan, sweep
+    _say_store(args)
+    status = 0
+    for fig in _figures(args.figure):
+        text, code = plan.report(fig.name, args.scale, args.data_dir,
+                                 args.out or sweep.results_root()[0])
+        print(text + "\n")
+        status = max(status, code)
+    return status
 
 
 def _tuned(folder: Path) -> dict | None:
@@ -247,6 +261,13 @@ def build_parser() -> argparse.ArgumentParser:
         "its figure (a Markdown table; the conclusion and the README show the same)"))
     p.add_argument("--out", help=_OUT_HELP)
     p.set_defaults(func=cmd_claims)
+
+    p = sub.add_parser("plan", help=(
+        "what a figure's sweep will run at a scale, the data it needs and whether it is "
+        "present, the device-hours estimated from the last `adamlab selftest`; refuses (exit "
+        "status 2) grids that cannot decide the figure's claims"))
+    _common(p)
+    p.set_defaults(func=cmd_plan)
 
     commands = (("run", cmd_run, "run (or resume) a figure's sweep"),
                 ("tune", cmd_tune, "run a figure's grid on one seed, keep the best"))

@@ -390,6 +390,11 @@ def provenance_line(results: list[dict]) -> str:
     # the same CPU-hours as the figure's caption (adamlab.quantities), wall-clock time named so
     cpu, wall = training_cpu_hours(results), training_wall_hours(results)
     diverged = sum(r["status"] == "diverged" for r in results)
+    changed = sum(bool(r.get("provenance_at_end", {}).get("tree_changed_while_running"))
+                  for r in results)
+    if changed:
+        commit += (f" ({changed} run{'s' * (changed != 1)} with {'their' if changed != 1 else 'its'}"
+                   f" code changed while {'they' if changed != 1 else 'it'} ran)")
     return (f"{len(results)} runs ({diverged} diverged) on {' / '.join(devices)}; code at "
             f"{commit}; torch {p['versions']['torch']}; {cpu:.1f} CPU-hours of training in "
             f"all ({wall:.1f} h wall-clock); finished {ordered[0]['finished']} to "

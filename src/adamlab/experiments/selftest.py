@@ -23,6 +23,7 @@ failed.
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 import os
 import tempfile
@@ -387,6 +388,20 @@ def main(device: str | None = "auto", runs_per_device: int = 1, devices: int | N
         wall = hours / (n_dev * gain[fig.name])
         out(f"{fig.name:<20} {sps:>9.1f} {gain[fig.name]:>9.2f} "
             f"{len(planned_runs(fig)):>5} {hours:>9.1f} {wall:>8.1f}")
+    if speed:
+        from .plan import speeds_path
+        if quick:
+            out("speeds not kept (--quick timings are rough); `adamlab plan` estimates from a "
+                "full self-test")
+        else:
+            path = speeds_path()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps({
+                "device": f"{dev} ({name})", "torch": torch.__version__,
+                "measured": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "speeds": {n: {"steps_per_s": v[0], "rows_per_s": v[1]}
+                           for n, v in speed.items()}}, indent=1))
+            out(f"speeds kept in {path} (`adamlab plan FIGURE --scale paper` reads them)")
     out(f"(device-h: one run at a time on one device; wall h: on {n_dev} device(s)"
         + (f" with {runs_per_device} runs each, at the measured gain" if runs_per_device > 1
            else "") + ". L-BFGS counted at its most evaluations per iteration.)")

@@ -304,16 +304,28 @@ def accum_dtype(device: torch.device) -> torch.dtype:
     return torch.float32 if device.type == "mps" else torch.float64
 
 
-def _git_commit() -> str:
+def _git_state() -> dict:
+    """The code a run trains with: the commit of the checkout this package runs from, whether
+    its tracked files differ from it, and a hash of that difference (so that a tree edited while
+    it was dirty is told apart too)."""
     here = Path(__file__).resolve().parent
+
+    def git(*args) -> str:
+        return subprocess.run(["git", *args], cwd=here, capture_output=True, text=True,
+                              timeout=30).stdout
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
-                                text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        commit = git("rev-parse", "HEAD").strip()
+        diff = git("diff", "HEAD", "--binary") if commit else ""
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return (commit + ("+dirty" if dirty else "")) or "unknown"
+        commit, diff = "", ""
+    if not commit:
+        return {"git_commit": "unknown", "git_dirty": None, "git_diff_sha256": None}
+    return {"git_commit": commit + ("+dirty" if diff else ""), "git_dirty": bool(diff),
+            "git_diff_sha256": hashlib.sha256(diff.encode()).hexdigest() if diff else None}
+
+
+def _git_commit() -> str:
+    return _git_state()["git_commit"]
 
 
 def _device_name(device: torch.device) -> str:
@@ -331,7 +343,7 @@ def provenance(device: torch.device) -> dict:
     from .. import __name__ as pkg
     return {
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-        "git_commit": _git_commit(),
+        **_git_state(),
         "device": _device_name(device),
         "versions": {"python": platform.python_version(), "torch": torch.__version__,
                      "numpy": numpy.__version__, pkg: _package_version()},
@@ -595,9 +607,13 @@ def _train(cfg, data, out_dir, device, progress, callback, deterministic) -> dic
             _set_aside(ckpt_path, err)
             model, opt, sched, gen = fresh()
             ck = None
+    # the code and the machine, read when the run starts (a resumed run keeps its first start's)
+    started = {**provenance(dev), "deterministic_algorithms": det,
+               "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     if ck is not None:
         start_epoch, elapsed, history = ck["epoch"], ck.get("elapsed", 0.0), ck["history"]
         cpu_time = ck.get("cpu_time", 0.0)
+        started = ck.get("provenance", started)
     else:
         history["epoch"].append(0)
         history["train_loss"].append(evaluate(model, x_eval, y_eval))
@@ -651,16 +667,21 @@ def _train(cfg, data, out_dir, device, progress, callback, deterministic) -> dic
                 "generator": gen.get_state(), "rng_cpu": torch.get_rng_state(),
                 "rng_cuda": torch.cuda.get_rng_state(dev) if dev.type == "cuda" else None,
                 "epoch": epoch, "elapsed": elapsed, "cpu_time": cpu_time, "history": history,
+                "provenance": started,
             }, ckpt_path)
     bar.close()
     if status == "running":
         status = "done"
 
+    # the code at the end: a result whose tree changed while it ran says so
+    end = _git_state()
+    changed = any(end[k] != started.get(k) for k in ("git_commit", "git_diff_sha256"))
     result = {"id": rid, "status": status, "config": cfg.as_dict(), "history": history,
               "steps_per_epoch": steps, "n_train": n, "wall_time_s": elapsed,
               "cpu_time_s": cpu_time,
               "data_info": _json_safe(getattr(data, "info", {})),
-              "provenance": {**provenance(dev), "deterministic_algorithms": det},
+              "provenance": started,
+              "provenance_at_end": {**end, "tree_changed_while_running": changed},
               "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     write_json_atomic(result_path, result)
     ckpt_path.unlink(missing_ok=True)
