@@ -103,3 +103,22 @@ def test_a_name_glued_on_several_pages_is_computed_the_same_way():
         if len(pages) > 1:
             exprs = {expr for _, expr in uses}
             assert len(exprs) == 1, (name, uses)
+
+
+def test_a_figures_training_cost_is_one_number_of_cpu_hours():
+    from adamlab.experiments import plot
+
+    runs = [{"wall_time_s": 5400.0, "cpu_time_s": 3600.0, "status": "finished",
+             "finished": "2026-12-01T00:00:00",
+             "provenance": {"git_commit": "0" * 40, "command": "adamlab run", "device": "cpu",
+                            "versions": {"torch": "2"}}},
+            {"wall_time_s": 1800.0, "status": "finished",  # no processor time recorded
+             "finished": "2026-12-01T01:00:00",
+             "provenance": {"git_commit": "0" * 40, "command": "adamlab run", "device": "cpu",
+                            "versions": {"torch": "2"}}}]
+    assert quantities.training_cpu_hours(runs) == 1.5
+    assert quantities.training_wall_hours(runs) == 2.0
+    line = plot.provenance_line(runs)
+    # the caption's CPU-hours, and wall-clock time named as such: no bare minutes beside them
+    assert "1.5 CPU-hours of training in all (2.0 h wall-clock)" in line
+    assert " min " not in line
