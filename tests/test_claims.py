@@ -182,3 +182,18 @@ def test_fig3_splits_faster_than_adagrad_from_adam_against_sgd():
     assert v["marginal"].text == ("at 1/28 of the paper's steps on 16% of its data: "
                                   "Adam behind SGDNesterov")
     assert not any(x.counts for x in v.values())
+
+
+def test_the_table_and_the_tally_read_the_committed_results():
+    rows = claims.verdicts()
+    assert len(rows) == len(claims.CLAIMS)
+    t = claims.tally(rows)
+    assert t["decided"] == sum(t[o] for o in claims.OUTCOMES)
+    # a verdict below the paper scale, or against the stand-in, never enters the tally
+    for name, _, _, v in rows:
+        if v.scale != "paper" or name == "fig2-deterministic":
+            assert not v.counts
+        if v.outcome in claims.OUTCOMES and v.scale != "paper":
+            assert v.text.startswith(("at ", claims.STAND_IN)), v.text
+    table = claims.verdicts_markdown(with_tally=False)
+    assert table.count("\n") == len(rows) + 1 and "At the paper's scale" not in table

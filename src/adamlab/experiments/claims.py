@@ -509,11 +509,14 @@ def tally(rows) -> dict[str, int]:
             **{o: counted.count(o) for o in OUTCOMES}}
 
 
-def verdicts_markdown(root=None) -> str:
-    """The claims and their verdicts as a Markdown table (the conclusion and the README)."""
+def verdicts_markdown(root=None, with_tally: bool = True) -> str:
+    """The claims and their verdicts as a Markdown table (the conclusion and the README), and
+    the tally of the paper-scale verdicts under it (the conclusion says it in its own words)."""
     rows = verdicts(root)
     lines = ["| claim | figure | scale | verdict |", "|---|---|---|---|"]
     lines += [f"| {claim} | {name} | {shown} | **{v.text}** |" for name, claim, shown, v in rows]
+    if not with_tally:
+        return "\n".join(lines)
     t = tally(rows)
     lines += ["", f"At the paper's scale: {t['decided']} of the {t['claims']} claims decided, "
               f"{t[REPRODUCED]} reproduced, {t[NOT_REPRODUCED]} not reproduced, "
