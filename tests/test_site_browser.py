@@ -134,6 +134,26 @@ RAW_TEX_IN_PROSE = r"""() => {
   return hits;
 }"""
 
+def test_the_raw_tex_check_sees_dollars_left_anywhere_in_the_article(browser):
+    """Raw TeX in prose, a computed value, a table cell, a caption and a closed dropdown is
+    found; typeset math, code and printed output are not."""
+    page = browser.new_page()
+    try:
+        page.set_content(
+            "<article><p>best loss about $10^{-2}$</p>"
+            "<p>a value <span class='output text_plain'>$\\beta_2 = 0.9999$</span></p>"
+            "<table><tr><td>no correction at $\\beta_2$</td></tr></table>"
+            "<figure><figcaption>step \\(\\alpha\\)</figcaption></figure>"
+            "<details><summary>Solution</summary><p>so $n = 100$</p></details>"
+            "<p><mjx-container>$ok$</mjx-container><code>$x</code></p>"
+            "<pre>cost: $5</pre></article>")
+        hits = page.evaluate(RAW_TEX_IN_PROSE)
+    finally:
+        page.close()
+    assert hits == ["best loss about $10^{-2}$", "$\\beta_2 = 0.9999$", "no correction at $\\beta_2$",
+                    "step \\(\\alpha\\)", "so $n = 100$"]
+
+
 # Figures (numbered, captioned) whose caption is missing or empty.
 UNCAPTIONED_FIGURES = """() => [...document.querySelectorAll('article figure')]
   .filter(f => !(f.querySelector('figcaption') || {}).textContent?.trim())
