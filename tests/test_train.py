@@ -531,7 +531,7 @@ def _committed_run(tmp_path, figure, scale, complete):
     write_json_atomic(folder / f"{c.run_id}.json", r)
 
 
-def test_chapters_show_the_largest_committed_scale_and_name_a_subset(tmp_path):
+def test_chapters_show_the_largest_committed_scale_and_name_a_subset(tmp_path, monkeypatch):
     assert sweep.committed("fig3", tmp_path) is None
     _committed_run(tmp_path, "fig3", "cpu", complete=False)
     shown = sweep.committed("fig3", tmp_path)
@@ -541,7 +541,20 @@ def test_chapters_show_the_largest_committed_scale_and_name_a_subset(tmp_path):
     row = [ln for ln in sweep.scale_table(tmp_path).splitlines() if "Fig. 3" in ln][0]
     assert "subset" in row
     _committed_run(tmp_path, "fig3", "paper", complete=True)
+    # neither sweep complete (one run each): the larger is shown
     assert sweep.committed("fig3", tmp_path).scale == "paper"
+    with monkeypatch.context() as m:
+        # a complete cpu sweep and one paper-scale run of the dozens the protocol plans: the
+        # chapter keeps the cpu sweep and names the paper sweep as in progress
+        m.setattr(sweep.Shown, "missing",
+                  property(lambda self: [] if self.scale == "cpu" else ["a planned run"]))
+        assert sweep.committed("fig3", tmp_path).scale == "cpu"
+        partial = sweep.in_progress("fig3", tmp_path)
+        assert partial.scale == "paper" and len(partial.results) == 1
+        # once every planned paper run is in, the paper scale
+        m.setattr(sweep.Shown, "missing", property(lambda self: []))
+        assert sweep.committed("fig3", tmp_path).scale == "paper"
+        assert sweep.in_progress("fig3", tmp_path) is None
 
 
 def test_a_subset_run_is_never_called_paper_scale(tmp_path):

@@ -356,9 +356,12 @@ def progress(name: str, scale: str, folder: str | os.PathLike) -> dict:
 
 
 def committed(name: str, root: str | os.PathLike | None = None) -> Shown | None:
-    """The largest committed scale of a figure that has results, or None."""
+    """What the chapter shows of a figure's committed results: the largest scale whose sweep is
+    complete; while a larger sweep is still being run and committed run by run, the smaller
+    complete one. With no complete scale, the largest that has results; with none, None."""
     from . import specs
     fig = specs.get(name)
+    found = []
     for scale in COMMITTED_SCALES:
         if scale in fig.scales:
             results = load_results(store_dir(root or results_root()[0], name, scale))
@@ -368,6 +371,24 @@ def committed(name: str, root: str | os.PathLike | None = None) -> Shown | None:
                     raise ValueError(f"{name}: results/{name}/paper holds runs on a subset of "
                                      "the data; a subset run is never paper scale: move them "
                                      "to the cpu scale or rerun them on the full dataset")
+                shown = Shown(name, scale, results, committed=True)
+                if not shown.missing:
+                    return shown
+                found.append(shown)
+    return found[0] if found else None
+
+
+def in_progress(name: str, root: str | os.PathLike | None = None) -> Shown | None:
+    """A committed sweep larger than the one the chapter shows, not yet complete (or None)."""
+    shown = committed(name, root)
+    if shown is None:
+        return None
+    from . import specs
+    fig = specs.get(name)
+    for scale in COMMITTED_SCALES[:COMMITTED_SCALES.index(shown.scale)]:
+        if scale in fig.scales:
+            results = load_results(store_dir(root or results_root()[0], name, scale))
+            if results:
                 return Shown(name, scale, results, committed=True)
     return None
 
