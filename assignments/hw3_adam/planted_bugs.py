@@ -3,6 +3,10 @@
 Each entry replaces one solution function. The hidden tests must fail the planted version
 with the message named in ``message`` (a substring of the failure output). An instructor can
 paste ``code`` into a copy of the solution notebook to see what a student with that bug sees.
+
+Graded as a whole notebook, an entry costs points in the questions of ``costs`` (default: the
+question that defines ``function``) and in no other; ``replaces`` and ``grader_only`` are
+described in ``hw1_ema/planted_bugs.py``.
 """
 
 BUGS = [
@@ -125,6 +129,25 @@ def adamax_step(params, grads, state, lr=2e-3, beta1=0.9, beta2=0.999):
         state["m"][i] = beta1 * state["m"][i] + (1 - beta1) * g
         state["u"][i] = np.maximum(beta2 * state["u"][i], np.abs(g))
         new_params.append(p - lr * state["m"][i] / state["u"][i])
+    return new_params
+''',
+    },
+    {
+        "name": "a wrapper around the library's Adam",
+        "function": "adam_step",
+        "message": "No module named 'adamlab",
+        "replaces": True,
+        "grader_only": True,
+        "code": '''
+def adam_step(params, grads, state, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    from adamlab import rules
+    new_params = []
+    for i, (p, g) in enumerate(zip(params, grads)):
+        old = rules.AdamState(state["t"], state["m"][i], state["v"][i])
+        update, new = rules.adam(g, old, lr=lr, beta1=beta1, beta2=beta2, eps=eps)
+        state["m"][i], state["v"][i] = new.m, new.v
+        new_params.append(p + update)
+    state["t"] += 1
     return new_params
 ''',
     },
