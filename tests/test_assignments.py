@@ -1,6 +1,8 @@
 """The course assignments in ``assignments/``: each master builds with otter-grader, the student
-version leaks no solution, the solution scores full marks and the blank version zero under
-``otter run``, and every planted classic bug fails the hidden tests with the message meant for it.
+version leaks no solution, and, graded as Gradescope grades them (``otter run`` in an environment
+made only from the autograder zip's package list: no ``ADAMLAB_DATA``, no book library, no
+checkout on the path), the solution scores full marks, the blank version zero, and every planted
+classic mistake loses the points of the questions it should, with the message meant for it.
 
 otter-grader is optional (it is heavy): ``make assign-deps`` installs ``requirements-assign.txt``.
 These tests are slow (about half a minute of notebook execution per assignment), so the
@@ -14,6 +16,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import struct
 import subprocess
 import sys
@@ -34,9 +37,17 @@ nbformat = pytest.importorskip("nbformat")
 from otter.test_files import ExceptionTestFile  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("build", ROOT / "assignments" / "build.py")
-builder = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(builder)
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "assignments" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+builder = _load("build")
+grader = _load("grade")
 MASTERS = builder.masters()
 OTTER = [sys.executable, "-m", "otter"]
 # Each grading starts a kernel that imports torch; more of them than cores can push a kernel's
@@ -57,6 +68,8 @@ def _bugs(master: Path) -> list[dict]:
 
 
 BUGS = [bug for master in MASTERS for bug in _bugs(master)]
+# mistakes that show only where the book's library is absent, as on the grader
+HOST_BUGS = [bug for bug in BUGS if not bug.get("grader_only")]
 
 
 # --------------------------------------------------------------------------------------------
@@ -98,47 +111,66 @@ def _env(data_root: Path) -> dict:
     return env
 
 
-def _run(cmd: list[str], cwd: Path, env: dict) -> None:
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
-    if proc.returncode != 0 and "Kernel didn't respond" in proc.stdout + proc.stderr:
-        # the kernel did not start in time (machine load), which says nothing about the grading
-        proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise AssertionError(
-            f"{' '.join(cmd)} failed in {cwd} (exit {proc.returncode}):\n"
-            f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-        )
-
-
-def grade(built: dict, notebook: Path, out: Path, env: dict) -> dict:
-    """Grade one notebook locally, without Docker, as an instructor would; returns results.json."""
-    out.mkdir(parents=True)
-    _run([*OTTER, "run", "-a", str(built["zip"]), "-o", str(out), str(notebook)],
-         cwd=notebook.parent, env=env)
-    return json.loads((out / "results.json").read_text())
-
-
 def scores(results: dict) -> tuple[float, float]:
     tests = [t for t in results["tests"] if t.get("max_score")]
     return sum(t["score"] or 0 for t in tests), sum(t["max_score"] for t in tests)
 
 
+def lost(results: dict) -> set[str]:
+    """The questions that did not get full marks."""
+    return {t["name"] for t in results["tests"] if t.get("max_score") and (t["score"] or 0) < t["max_score"]}
+
+
+def planted(solution: Path, bug: dict, folder: Path) -> Path:
+    """The solution notebook with ``bug`` planted: its code in a new cell right after the cell
+    that defines the function, or in place of that cell (``replaces``)."""
+    nb = nbformat.read(solution, 4)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and re.search(rf"^def {bug['function']}\(", cell.source, re.M):
+            if bug.get("replaces"):
+                cell.source = bug["code"]
+            else:
+                nb.cells.insert(i + 1, nbformat.v4.new_code_cell(bug["code"]))
+            break
+    else:
+        raise AssertionError(f"no cell of {solution.name} defines {bug['function']}")
+    folder.mkdir(parents=True)
+    nbformat.write(nb, folder / solution.name)
+    return folder / solution.name
+
+
 @pytest.fixture(scope="session")
 def built(tmp_path_factory) -> dict:
-    """Every master built once; then its solution and its blank student version graded."""
+    """Every master built once (hw4's autograder carrying a stand-in MNIST), the grading
+    environment made from the zips' package lists, and every master's solution, blank student
+    version and planted mistakes graded there."""
     base = tmp_path_factory.mktemp("assignments")
-    env = _env(_tiny_mnist(base / "data"))
+    data = _tiny_mnist(base / "data")
+    env = _env(data)
     with ThreadPoolExecutor(WORKERS) as pool:
-        futures = {m: pool.submit(builder.build, m, base / m.stem / "dist", env) for m in MASTERS}
+        futures = {m: pool.submit(builder.build, m, base / m.stem / "dist", env, True, data, False)
+                   for m in MASTERS}
         result = {m: f.result() for m, f in futures.items()}
+        python = grader.ensure_env([b["zip"] for b in result.values()], grader.DEFAULT_ENV)
         graded = {
-            (m, kind): pool.submit(grade, b, b[kind], base / m.stem / f"graded-{kind}", env)
+            (m, kind): pool.submit(grader.grade, b["zip"], b[kind], base / m.stem / f"graded-{kind}",
+                                   python)
             for m, b in result.items()
             for kind in ("solution", "student")
         }
+        bugs = {
+            (bug["master"], bug["name"]): pool.submit(
+                grader.grade, result[bug["master"]]["zip"],
+                planted(result[bug["master"]]["solution"], bug, base / "bugs" / f"{i}"),
+                base / "bugs" / f"{i}-graded", python)
+            for i, bug in enumerate(BUGS)
+        }
         for (m, kind), f in graded.items():
             result[m][f"results_{kind}"] = f.result()
+        result["bugs"] = {key: f.result() for key, f in bugs.items()}
     result["env"] = env
+    result["data"] = data
+    result["python"] = python
     return result
 
 
@@ -260,6 +292,86 @@ def test_blank_student_version_scores_zero(master, built):
     assert total > 0 and got == 0, f"the blank student {master.stem} scores {got}/{total}, not 0"
 
 
+def test_students_see_public_checks_now_and_every_check_after_publication(built):
+    """What Gradescope shows: the summary of the public checks as soon as a student submits,
+    each question's score and every message (hidden checks' too) once grades are published."""
+    for master in MASTERS:
+        for kind in ("solution", "student"):
+            tests = built[master][f"results_{kind}"]["tests"]
+            summary = [t for t in tests if t["name"] == "Public Tests"]
+            assert summary and summary[0]["visibility"] == "visible", (master.stem, kind)
+            questions = [t for t in tests if t.get("max_score")]
+            assert questions and all(t["visibility"] == "after_published" for t in questions), (
+                master.stem, kind, [(t["name"], t["visibility"]) for t in questions])
+
+
+@pytest.mark.parametrize("bug", BUGS, ids=lambda b: f"{b['master'].parent.name}: {b['name']}")
+def test_planted_mistake_costs_the_points_it_should(bug, built):
+    """The solution with one mistake, graded whole in the grading environment: exactly the
+    questions the mistake should cost lose points, and one of them says the mistake's message.
+    A submission that leans on the book's library (absent on the grader) is such a mistake."""
+    solution = nbformat.read(built[bug["master"]]["solution"], 4)
+    costs = set(bug.get("costs") or [_question_of(solution, bug["function"])])
+    results = built["bugs"][(bug["master"], bug["name"])]
+    assert lost(results) == costs, (
+        f"{bug['name']!r} cost points in {sorted(lost(results))}, expected {sorted(costs)}:\n"
+        + json.dumps(results, indent=1)[:4000])
+    outputs = " ".join(t["output"] for t in results["tests"] if t["name"] in costs)
+    message = bug.get("grader_message", bug["message"])
+    assert message in outputs, (
+        f"{bug['name']!r} loses its points, but no message says {message!r}:\n{outputs[:4000]}")
+
+
+def test_library_is_absent_from_the_grading_environment(built):
+    """The premise of the grader-only mistakes: the grading environment cannot import the book's
+    library, so a submission that calls it gets nothing from it."""
+    proc = subprocess.run([str(built["python"]), "-c", "import adamlab"], capture_output=True,
+                          text=True, env=grader.clean_environ(built["python"], Path("/nonexistent")))
+    assert proc.returncode != 0 and "No module named 'adamlab'" in proc.stderr, proc.stderr
+
+
+def test_missing_data_is_a_grading_error_not_a_score(built, tmp_path):
+    """An hw4 autograder without its MNIST fails the grading loudly, naming the grader as the
+    cause, and writes no score for the student."""
+    master = next(m for m in MASTERS if m.stem == "hw4_logreg")
+    broken = tmp_path / "no-data.zip"
+    with zipfile.ZipFile(built[master]["zip"]) as z, zipfile.ZipFile(broken, "w") as out:
+        for item in z.infolist():
+            if not item.filename.startswith("files/mnist/"):
+                out.writestr(item, z.read(item.filename))
+    with pytest.raises(grader.GradingError, match=r"GRADING ERROR \(not the student's\).*mnist"):
+        grader.grade(broken, built[master]["solution"], tmp_path / "graded", built["python"])
+    assert not (tmp_path / "graded" / "results.json").exists()
+
+
+@pytest.mark.parametrize("master", MASTERS, ids=lambda p: p.parent.name)
+def test_student_notebook_runs_with_only_the_student_packages(master, built, tmp_path):
+    """The handed-out folder, run top to bottom in a fresh kernel of an environment without the
+    book's library, as a student who installed requirements-student.txt would: no cell fails
+    (blank answers only make the checks report what is missing). hw4 reads MNIST from a folder
+    mnist/ next to the notebook, as its text tells students."""
+    student = tmp_path / "student"
+    shutil.copytree(built[master]["student"].parent, student)
+    if master.stem in builder.NEEDS_DATA:
+        shutil.copytree(built["data"] / "mnist", student / "mnist")
+    wanted = (ROOT / "assignments" / "requirements-student.txt").read_text()
+    have = grader.requirements_of(built[master]["zip"])
+    for line in wanted.splitlines():
+        name = line.split("==")[0].strip()
+        if name and not name.startswith("#"):
+            assert any(r.split("[")[0].split("==")[0] == name for r in have), (name, have)
+    env = grader.clean_environ(built["python"], tmp_path)
+    proc = subprocess.run(
+        [str(built["python"]), "-m", "nbconvert", "--to", "notebook", "--execute",
+         "--ExecutePreprocessor.timeout=600", "--output", "ran.ipynb", built[master]["student"].name],
+        cwd=student, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    ran = nbformat.read(student / "ran.ipynb", 4)
+    errors = [o for c in ran.cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if o.get("output_type") == "error"]
+    assert not errors, errors[:2]
+
+
 # --------------------------------------------------------------------------------------------
 # Planted bugs: the solution with one classic bug, graded by otter's own test runner
 # --------------------------------------------------------------------------------------------
@@ -296,8 +408,10 @@ def run_with_bug(built_one: dict, bug: dict, env: dict) -> list[tuple[bool, str]
                 break
             if "otter" in cell.source or "grader." in cell.source:
                 continue
-            exec(compile(cell.source, "<solution cell>", "exec"), namespace)
-            if re.search(rf"^def {bug['function']}\(", cell.source, re.M):
+            defines = re.search(rf"^def {bug['function']}\(", cell.source, re.M)
+            if not (defines and bug.get("replaces")):
+                exec(compile(cell.source, "<solution cell>", "exec"), namespace)
+            if defines:
                 exec(compile(bug["code"], "<planted bug>", "exec"), namespace)
         with zipfile.ZipFile(built_one["zip"]) as z:
             source = z.read(f"tests/{question}.py").decode()
@@ -311,7 +425,7 @@ def run_with_bug(built_one: dict, bug: dict, env: dict) -> list[tuple[bool, str]
     return [(r.passed, r.message) for r in tests.test_case_results]
 
 
-@pytest.mark.parametrize("bug", BUGS, ids=lambda b: f"{b['master'].parent.name}: {b['name']}")
+@pytest.mark.parametrize("bug", HOST_BUGS, ids=lambda b: f"{b['master'].parent.name}: {b['name']}")
 def test_planted_bug_is_caught_with_its_message(bug, built):
     outcomes = run_with_bug(built[bug["master"]], bug, built["env"])
     failures = [message for passed, message in outcomes if not passed]
@@ -429,7 +543,7 @@ def test_other_checks_pass_the_solution_on_every_draw(master, built, monkeypatch
     fails with its own message on each of them (a check that a lucky draw lets through would
     not)."""
     functions, drawn = DRAWN[master.parent.name]
-    bugs = [bug for bug in BUGS if bug["master"] == master]
+    bugs = [bug for bug in HOST_BUGS if bug["master"] == master]
     assert bugs and all(bug["function"] in functions for bug in bugs)
     seeds: list = []
     for shift in range(1, SEED_STREAMS + 1):
@@ -511,3 +625,107 @@ def test_hw1_hw2_what_the_texts_state():
     settled = int(np.argmax(np.abs(np.array(rms_steps) / lr - 1) <= 0.01)) + 1
     assert 24 <= settled <= 60 and np.all(np.abs(np.array(rms_steps[settled:]) / lr - 1) <= 0.01)
     assert rms_steps[-1] > 10 * ada_steps[-1]
+
+
+# --------------------------------------------------------------------------------------------
+# The hidden checks carry their own references (the grader has no book library); the solutions
+# they accept are the library's algorithms, checked here against the library itself
+# --------------------------------------------------------------------------------------------
+
+
+def _solution(name: str) -> dict:
+    """The namespace of a master's code cells (solutions included), run here."""
+    namespace: dict = {"__name__": "__main__"}
+    for cell in jupytext.read(ROOT / "assignments" / name / f"{name}.md").cells:
+        if cell.cell_type == "code" and "grader" not in cell.source:
+            exec(compile(cell.source, f"{name}.md", "exec"), namespace)
+    return namespace
+
+
+def test_hw1_hw2_hw3_solutions_are_the_library_algorithms():
+    from adamlab import rules
+    from adamlab.ema import ema
+
+    rng = np.random.default_rng(11)
+    hw1 = _solution("hw1_ema")
+    xs = rng.normal(size=(60, 2, 3))
+    for beta in (0.0, 0.5, 0.9, 0.999):
+        np.testing.assert_allclose(hw1["ema"](xs, beta), ema(xs, beta), rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(hw1["ema_corrected"](xs, beta), ema(xs, beta, bias_correction=True),
+                                   rtol=1e-13, atol=1e-15)
+    hw2 = _solution("hw2_zoo")
+    cases = (("momentum_step", rules.momentum, rules.momentum_init, "velocity", dict(lr=0.05, mu=0.8)),
+             ("adagrad_step", rules.adagrad, rules.adagrad_init, "sum", dict(lr=0.5, eps=1e-2)),
+             ("rmsprop_step", rules.rmsprop, rules.rmsprop_init, "square_avg",
+              dict(lr=0.02, alpha=0.95, eps=1e-6)))
+    for name, rule, init, field, hyper in cases:
+        theta, kept = np.zeros(4), np.zeros(4)
+        ref, state = np.zeros(4), init(np.zeros(4))
+        for _ in range(40):
+            g = rng.normal(size=4)
+            theta, kept = hw2[name](theta, g, kept, **hyper)
+            u, state = rule(g, state, **hyper)
+            ref = ref + u
+        np.testing.assert_allclose(theta, ref, rtol=1e-12, err_msg=name)
+        np.testing.assert_allclose(kept, getattr(state, field), rtol=1e-12, err_msg=name)
+    hw3 = _solution("hw3_adam")
+    for step, init, rule, rule_init, hyper in (
+            ("adam_step", "adam_init", rules.adam, rules.adam_init,
+             dict(lr=0.02, beta1=0.8, beta2=0.99, eps=1e-6)),
+            ("adamax_step", "adamax_init", rules.adamax, rules.adamax_init,
+             dict(lr=0.01, beta1=0.85, beta2=0.99))):
+        params = [rng.normal(size=(3, 2)), rng.normal(size=5)]
+        ref = [p.copy() for p in params]
+        state, ref_states = hw3[init](params), [rule_init(p) for p in ref]
+        extra = {"eps": 0.0} if step == "adamax_step" else {}
+        for _ in range(50):
+            grads = [rng.normal(size=p.shape) for p in params]
+            params = hw3[step](params, grads, state, **hyper)
+            for i, g in enumerate(grads):
+                u, ref_states[i] = rule(g, ref_states[i], **hyper, **extra)
+                ref[i] = ref[i] + u
+        for p, r in zip(params, ref):
+            np.testing.assert_allclose(p, r, rtol=1e-12, err_msg=step)
+
+
+def test_hw4_optimizers_and_loss_are_the_library_and_autograd():
+    """hw4's optimizers.py (handed to students so that they need only NumPy) takes the same steps
+    as adamlab.rules, and the solution's loss and gradient are torch's cross-entropy plus L2."""
+    import torch
+
+    from adamlab import rules
+
+    spec = importlib.util.spec_from_file_location(
+        "hw4_optimizers", ROOT / "assignments" / "hw4_logreg" / "optimizers.py")
+    given = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(given)
+    rng = np.random.default_rng(12)
+    for ours, init, rule, rule_init, hyper in (
+            (given.adam, given.adam_init, rules.adam, rules.adam_init, dict(lr=0.03)),
+            (given.momentum, given.momentum_init, rules.momentum, rules.momentum_init,
+             dict(lr=0.3, mu=0.9, nesterov=True)),
+            (given.adagrad, given.adagrad_init, rules.adagrad, rules.adagrad_init, dict(lr=0.1))):
+        param = rng.normal(size=(5, 3))
+        state, ref_state = init(param), rule_init(param)
+        for t in range(1, 61):
+            g = rng.normal(size=param.shape)
+            kept = g.copy()
+            u, state = ours(g, state, **dict(hyper, lr=hyper["lr"] / np.sqrt(t)))
+            v, ref_state = rule(g, ref_state, **dict(hyper, lr=hyper["lr"] / np.sqrt(t)))
+            np.testing.assert_allclose(u, v, rtol=1e-13, atol=1e-16, err_msg=ours.__name__)
+            assert np.array_equal(g, kept) and state["t"] == ref_state.t == t
+    spec = importlib.util.spec_from_file_location(
+        "tune_rates", ROOT / "assignments" / "hw4_logreg" / "tune_rates.py")
+    tune = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tune)
+    loss_and_grad = tune.solution()["loss_and_grad"]
+    X, y = rng.random((64, 30)), rng.integers(0, 10, size=64)
+    W, b, lam = rng.normal(scale=0.5, size=(30, 10)), rng.normal(size=10), 1e-2
+    Wt, bt = torch.tensor(W, requires_grad=True), torch.tensor(b, requires_grad=True)
+    ref = torch.nn.functional.cross_entropy(torch.tensor(X) @ Wt + bt, torch.tensor(y)) \
+        + 0.5 * lam * (Wt**2).sum()
+    ref.backward()
+    loss, dW, db = loss_and_grad(W, b, X, y, lam)
+    assert loss == pytest.approx(ref.item(), rel=1e-12)
+    np.testing.assert_allclose(dW, Wt.grad.numpy(), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(db, bt.grad.numpy(), rtol=1e-10, atol=1e-14)
