@@ -236,9 +236,12 @@ def cmd_selftest(args) -> int:
 
 
 def cmd_data(args) -> int:
-    from .experiments import data
+    from .experiments import data, vendor
     rows = data.check(args.data_dir, hash=not args.no_hash)
     print(data.format_check(rows, args.data_dir))
+    print()
+    print(vendor.format_check(args.vendor_dir))
+    rows.append(vendor.check(args.vendor_dir))
     return 1 if any(r["status"] not in ("ok", "size ok", "missing") for r in rows) else 0
 
 
@@ -333,6 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
     c = dsub.add_parser("check", help="what is present, what is missing, checksums")
     c.add_argument("--data-dir", help="data directory (default: $ADAMLAB_DATA or the cache)")
     c.add_argument("--no-hash", action="store_true", help="check sizes only (faster)")
+    c.add_argument("--vendor-dir", help="third-party code such as SFO's sfo.py (default: "
+                   "$ADAMLAB_VENDOR or the cache)")
     c.set_defaults(func=cmd_data)
     return ap
 

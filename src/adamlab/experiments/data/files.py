@@ -108,12 +108,12 @@ def data_dir(root: str | os.PathLike | None = None) -> Path:
     return Path(os.path.abspath(pooch.os_cache("adamlab")))
 
 
-def _where(root) -> str:
+def _where(root, env: str = ENV_DATA) -> str:
     if root is not None:
         return "the root argument"
-    if os.environ.get(ENV_DATA):
-        return f"${ENV_DATA}={os.environ[ENV_DATA]}"
-    return f"the default user cache directory (${ENV_DATA} is not set)"
+    if os.environ.get(env):
+        return f"${env}={os.environ[env]}"
+    return f"the default user cache directory (${env} is not set)"
 
 
 def _expected(raw: RawFile) -> str:
