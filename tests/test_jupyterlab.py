@@ -245,3 +245,48 @@ def _diff(a: bytes, b: bytes) -> str:
     import difflib
 
     return "".join(list(difflib.unified_diff(a.decode().splitlines(True), b.decode().splitlines(True)))[:60])
+
+
+def _outputs_of(page, marker: str) -> list[str]:
+    """The text output of every code cell whose source contains ``marker``."""
+    return page.evaluate("""(marker) => window.jupyterapp.shell.currentWidget.content.widgets
+        .filter(c => c.model.type === 'code' && c.model.sharedModel.getSource().includes(marker))
+        .map(c => c.node.querySelector('.jp-OutputArea')?.innerText ?? '')""", marker)
+
+
+def test_assignment_in_jupyterlab(lab, browser, tmp_path):
+    """A student's view of an assignment: the handed-out notebook in JupyterLab runs to the end,
+    and its grader.check cells show otter's verdict and, for blank answers, the messages that say
+    what is missing; the solution notebook shows every question passed."""
+    pytest.importorskip("otter", reason="the assignments need otter-grader (make assign-deps)")
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build", ROOT / "assignments" / "build.py")
+    builder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(builder)
+    master = ROOT / "assignments" / "hw1_ema" / "hw1_ema.md"
+    out = ROOT / "dist" / "jupyterlab-test" / "hw1_ema"  # under the lab's root, git-ignored
+    built = builder.build(master, out, run_tests=False)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        for kind in ("student", "solution"):
+            relative = built[kind].relative_to(ROOT).as_posix()
+            page.goto(f"{lab}/lab/tree/{relative}?token={TOKEN}")
+            page.wait_for_function(
+                "() => window.jupyterapp?.shell.currentWidget?.content?.widgets?.length > 0",
+                timeout=120_000)
+            page.wait_for_function(
+                "() => window.jupyterapp.shell.currentWidget.sessionContext.session?.kernel",
+                timeout=60_000)
+            _run_all(page, timeout_s=300)
+            checks = [text for text in _outputs_of(page, "grader.check(") if text.strip()]
+            assert len(checks) >= 3, f"{kind}: the grader.check cells show nothing: {checks}"
+            if kind == "solution":
+                assert all("passed" in text and "failed" not in text for text in checks), checks
+            else:
+                assert all("failed" in text for text in checks[:3]), checks
+                assert any("should return" in text for text in checks), checks
+            page.evaluate("window.jupyterapp.commands.execute('kernelmenu:shutdown')")
+    finally:
+        page.close()
+        shutil.rmtree(ROOT / "dist" / "jupyterlab-test", ignore_errors=True)
