@@ -54,13 +54,17 @@ lab: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check src tests
 
-# The browser tests read the built site, so they run after the build.
-test: $(STAMP) lint
+# The browser tests read the built site, so they run after the build. The accessibility test
+# loads axe-core into each page: npm installs the version package-lock.json pins into node_modules/.
+test: $(STAMP) lint node_modules/.package-lock.json
 	$(PY) -m pytest -m "not browser"
 	$(MAKE) $(LIBSTAMP)
 	$(JB) build . -W -n --keep-going
 	$(PY) locales/build.py html
 	$(PY) -m pytest -m browser
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
 
 # Optional: otter-grader for the course assignments (heavy, so not in requirements.txt).
 assign-deps: $(STAMP)
