@@ -332,8 +332,12 @@
       lossCanvas.setAttribute("aria-label", say(
         `Loss above the minimum against the step, log scale, for ${shown}.`,
         `${shown}의 손실이 최솟값보다 높은 정도를 스텝에 대해 로그 눈금으로 그렸다.`));
+      // Every knob's value, so that the status line (an aria-live region) says what each change did.
+      const knobsSaid = `α = ${fmt(settings.lr)}, β1 = ${fmt(settings.beta1)}, ` +
+        `β2 = ${fmt(settings.beta2)}, ε = ${fmt(settings.eps)}`;
       status.textContent = !names.length ? say("Choose at least one rule.", "규칙을 하나 이상 골라 보라.")
-        : say(`After ${steps} steps on ${where}: ${ends.join("; ")}.`, `${where}에서 ${steps}스텝 뒤. ${ends.join("; ")}.`);
+        : say(`After ${steps} steps on ${where}, with ${knobsSaid}: ${ends.join("; ")}.`,
+          `${where}에서 ${knobsSaid}로 ${steps}스텝 뒤. ${ends.join("; ")}.`);
       root.adamliveState = { landscape: L.name, rules: names, settings, steps, start, paths };
     }
 
