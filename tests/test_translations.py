@@ -136,6 +136,33 @@ def test_translations_use_the_glossary_terms(name):
     assert not found, f"{name}:\n  " + "\n  ".join(found)
 
 
+def unclosed_bold(text: str) -> list[str]:
+    """Closing ``**`` that CommonMark leaves as asterisks: right after punctuation (a backtick,
+    a bracket) and right before a letter, as a Korean particle follows a word (`x`**이다)."""
+    marks = [i for i in range(len(text) - 1) if text.startswith("**", i)
+             and not text.startswith("***", max(i - 1, 0))]
+    found = []
+    for closer in marks[1::2]:
+        before, after = text[closer - 1: closer], text[closer + 2: closer + 3]
+        if before and after and not before.isalnum() and not before.isspace() and after.isalnum():
+            found.append(text[max(0, closer - 30): closer + 8])
+    return found
+
+
+@pytest.mark.parametrize("name", CATALOG_NAMES)
+def test_bold_closes_before_a_particle(name):
+    found = [f"{message.string[:50]!r}: ...{snippet}..." for message in messages(name)
+             if message.string and not message.fuzzy for snippet in unclosed_bold(message.string)]
+    assert not found, (f"{name}: bold that does not close (put the particle inside, or the "
+                       "punctuation outside the bold):\n  " + "\n  ".join(found))
+
+
+def test_unclosed_bold_check():
+    assert unclosed_bold("모든 주장이 **{eval}`x`**이다.")
+    assert unclosed_bold("**감쇠(AdamW)**는")
+    assert not unclosed_bold("**분리된 가중치 감쇠**(AdamW)는 **`x`**. 그리고 (**볼록**")
+
+
 def test_no_catalog_message_is_without_words():
     """What has nothing to translate (a lone formula, number or code name) is kept out."""
     empty = [(name, m.id) for name in CATALOG_NAMES for m in messages(name)
