@@ -43,6 +43,13 @@ def add_paths(app, config) -> None:
         config.html_static_path = [*config.html_static_path, str(STATIC)]
 
 
+def no_template_messages(app) -> None:
+    # The overrides' strings ("Search", "Color mode") are the theme's, translated by its own
+    # catalog: keep them out of the book's (locales/README.md), which holds the chapters' text.
+    if app.builder.name == "gettext":
+        app.config.templates_path = [p for p in app.config.templates_path if p != str(TEMPLATES)]
+
+
 def fix_body(app, pagename, templatename, context, doctree) -> None:
     body = context.get("body")
     if not body:
@@ -56,6 +63,7 @@ def fix_body(app, pagename, templatename, context, doctree) -> None:
 
 def setup(app) -> dict:
     app.connect("config-inited", add_paths)
+    app.connect("builder-inited", no_template_messages)
     app.add_css_file(STYLESHEET)
     app.connect("html-page-context", fix_body)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
